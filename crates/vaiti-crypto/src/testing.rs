@@ -1,0 +1,138 @@
+//! Deterministic constructors for the frozen test vectors (feature `test-vectors` only).
+//!
+//! Real code never builds keys from chosen bytes or seals with a chosen nonce; the vector tests
+//! must, to reproduce the exact bytes of a vector from its recorded inputs.
+
+use crate::envelope::{self, Context, Envelope, Kind, SignedEnvelope};
+use crate::error::Result;
+use crate::ids::UserId;
+use crate::ids::{BranchId, ChartId, ClinicId, Epoch, Tier};
+use crate::keys::{
+    AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, KeyMaterial,
+};
+use crate::record::{CacheKey, account_context};
+use crate::sign::{RootKey, SigningKey};
+use crate::wrap::{EncryptionPublicKey, PublicWrap, Wrappable};
+
+/// A content key from chosen bytes.
+pub fn content_key(bytes: &[u8; 32]) -> Result<ContentKey> {
+    Ok(ContentKey {
+        material: KeyMaterial::from_bytes(bytes)?,
+    })
+}
+
+/// A case key from chosen bytes.
+pub fn case_key(bytes: &[u8; 32], chart: ChartId, tier: Tier, epoch: Epoch) -> Result<CaseKey> {
+    Ok(CaseKey::from_parts(
+        KeyMaterial::from_bytes(bytes)?,
+        chart,
+        tier,
+        epoch,
+    ))
+}
+
+/// An identity key from chosen bytes.
+pub fn identity_key(bytes: &[u8; 32], chart: ChartId) -> Result<IdentityKey> {
+    Ok(IdentityKey::from_parts(
+        KeyMaterial::from_bytes(bytes)?,
+        chart,
+    ))
+}
+
+/// A directory key from chosen bytes.
+pub fn directory_key(bytes: &[u8; 32], branch: BranchId, epoch: Epoch) -> Result<DirectoryKey> {
+    Ok(DirectoryKey::from_parts(
+        KeyMaterial::from_bytes(bytes)?,
+        branch,
+        epoch,
+    ))
+}
+
+/// An Account Key from chosen bytes.
+pub fn account_key(bytes: &[u8; 32]) -> Result<AccountKey> {
+    Ok(AccountKey::from_material(KeyMaterial::from_bytes(bytes)?))
+}
+
+/// A KEK from chosen bytes (rather than from an OPAQUE export key).
+pub fn key_encryption_key(bytes: &[u8; 32]) -> Result<KeyEncryptionKey> {
+    Ok(KeyEncryptionKey {
+        material: KeyMaterial::from_bytes(bytes)?,
+    })
+}
+
+/// A cache key from chosen bytes.
+pub fn cache_key(bytes: &[u8; 32]) -> Result<CacheKey> {
+    CacheKey::from_material(KeyMaterial::from_bytes(bytes)?)
+}
+
+/// Seals and signs content with a chosen nonce (Ed25519 signing is deterministic).
+pub fn seal_signed(
+    key: &ContentKey,
+    kind: Kind,
+    context: &Context,
+    content: &[u8],
+    nonce: &[u8; 24],
+    author: &SigningKey,
+) -> Result<SignedEnvelope> {
+    let env = envelope::seal_with_nonce(&key.material, kind, context, content, nonce)?;
+    envelope::sign(env, kind, context, author)
+}
+
+/// Wraps a content key under a case key with a chosen nonce.
+pub fn wrap_content_key_under_case_key(
+    case: &CaseKey,
+    cek: &ContentKey,
+    context: &Context,
+    nonce: &[u8; 24],
+) -> Result<Envelope> {
+    envelope::seal_with_nonce(
+        &case.material,
+        Kind::ContentKeyWrap,
+        context,
+        cek.material.secret(),
+        nonce,
+    )
+}
+
+/// Wraps an Account Key under a KEK with a chosen nonce.
+pub fn wrap_account_key(
+    kek: &KeyEncryptionKey,
+    ak: &AccountKey,
+    clinic: ClinicId,
+    user: UserId,
+    nonce: &[u8; 24],
+) -> Result<Envelope> {
+    envelope::seal_with_nonce(
+        &kek.material,
+        Kind::AccountKeyWrap,
+        &account_context(clinic, user),
+        ak.material.secret(),
+        nonce,
+    )
+}
+
+/// Seals a local-cache entry with a chosen nonce.
+pub fn seal_cache(
+    key: &CacheKey,
+    context: &Context,
+    content: &[u8],
+    nonce: &[u8; 24],
+) -> Result<Envelope> {
+    envelope::seal_with_nonce(key.material(), Kind::LocalCache, context, content, nonce)
+}
+
+/// An HPKE wrap with chosen encapsulation randomness (64 bytes).
+pub fn wrap_with_randomness<K: Wrappable>(
+    recipient: &EncryptionPublicKey,
+    key: &K,
+    clinic: ClinicId,
+    wrapper: &SigningKey,
+    randomness: [u8; 64],
+) -> Result<PublicWrap> {
+    recipient.wrap_with_randomness(key, clinic, wrapper, randomness)
+}
+
+/// The root key from a chosen seed.
+pub fn root_key(seed: &[u8; 32]) -> RootKey {
+    RootKey::from_seed(seed)
+}
