@@ -3,9 +3,9 @@
 
 use zeroize::Zeroizing;
 
-use crate::envelope::{self, Context, Envelope, Kind, OpenPolicy, SignedEnvelope};
+use crate::envelope::{self, Context, Envelope, Kind, OpenPolicy, Plaintext, SignedEnvelope};
 use crate::error::{Error, Result};
-use crate::ids::{ClinicId, Epoch, KeyId, ObjectId, UserId};
+use crate::ids::{ChartId, ClinicId, Epoch, KeyId, ObjectId, UserId};
 use crate::keys::{
     AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, KeyMaterial,
 };
@@ -36,7 +36,7 @@ impl ContentKey {
         &self,
         signed: &SignedEnvelope,
         policy: &OpenPolicy<'_>,
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<Plaintext> {
         envelope::open_signed(&self.material, signed, policy)
     }
 }
@@ -84,7 +84,7 @@ impl CacheKey {
     }
 
     /// Opens one cache entry.
-    pub fn open(&self, envelope: &Envelope, context: &Context) -> Result<Zeroizing<Vec<u8>>> {
+    pub fn open(&self, envelope: &Envelope, context: &Context) -> Result<Plaintext> {
         envelope::open(&self.material, envelope, &[Kind::LocalCache], context)
     }
 }
@@ -164,7 +164,7 @@ pub trait RecordKey: private::Sealed {
         &self,
         record: &SealedRecord,
         policy: &OpenPolicy<'_>,
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<Plaintext> {
         let kind = record.content.envelope.header()?.kind;
         if !policy.allowed.contains(&kind) {
             return Err(Error::NotAllowed);
@@ -177,7 +177,7 @@ pub trait RecordKey: private::Sealed {
 // The sealed-trait pattern: `Sealed` is public only so it can bound `RecordKey`; no other crate
 // can name it, implement it, or reach the key material through it.
 #[allow(private_interfaces)]
-mod private {
+pub(crate) mod private {
     use crate::keys::KeyMaterial;
 
     /// Seals [`super::RecordKey`] and gives its provided methods the key material without making
@@ -227,6 +227,45 @@ impl RecordKey for DirectoryKey {
             && context.chart.is_some()
             && context.tier.is_none()
             && context.epoch == self.epoch()
+    }
+}
+
+/// The context of an identity key wrapped under a directory key: clinic, chart and the directory
+/// key's epoch; nothing else applies.
+pub fn identity_wrap_context(clinic: ClinicId, chart: ChartId, directory_epoch: Epoch) -> Context {
+    Context {
+        chart: Some(chart),
+        epoch: directory_epoch,
+        ..account_context(clinic, UserId::from_bytes([0; 16]))
+    }
+}
+
+impl DirectoryKey {
+    /// Wraps a chart's identity key for the branch (front desk and admins of the branch hold the
+    /// directory key; therapists get identity keys only for their own charts, by public-key wrap).
+    pub fn wrap_identity_key(&self, key: &IdentityKey, clinic: ClinicId) -> Result<Envelope> {
+        let ctx = identity_wrap_context(clinic, key.chart(), self.epoch());
+        envelope::seal(
+            &self.material,
+            Kind::IdentityKeyWrap,
+            &ctx,
+            key.material.secret(),
+        )
+    }
+
+    /// Unwraps the identity key of `chart`.
+    pub fn unwrap_identity_key(
+        &self,
+        wrapped: &Envelope,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<IdentityKey> {
+        let ctx = identity_wrap_context(clinic, chart, self.epoch());
+        let secret = envelope::open(&self.material, wrapped, &[Kind::IdentityKeyWrap], &ctx)?;
+        Ok(IdentityKey::from_parts(
+            KeyMaterial::from_bytes(&secret)?,
+            chart,
+        ))
     }
 }
 
@@ -294,7 +333,7 @@ impl AccountKey {
         clinic: ClinicId,
         user: UserId,
         wrapped: &Envelope,
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<Plaintext> {
         envelope::open(
             &self.material,
             wrapped,
@@ -342,7 +381,7 @@ impl AccountKey {
         user: UserId,
     ) -> Result<SigningKey> {
         let seed = self.open_secret(Kind::SigningKeyWrap, clinic, user, wrapped)?;
-        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| Error::Malformed)?;
+        let seed: [u8; 32] = seed.as_bytes().try_into().map_err(|_| Error::Malformed)?;
         let seed = Zeroizing::new(seed);
         Ok(SigningKey::from_seed(&seed))
     }
@@ -388,7 +427,7 @@ impl AccountKey {
         user: UserId,
     ) -> Result<RootFingerprint> {
         let bytes = self.open_secret(Kind::RootPin, clinic, user, sealed)?;
-        let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| Error::Malformed)?;
+        let arr: [u8; 32] = bytes.as_bytes().try_into().map_err(|_| Error::Malformed)?;
         Ok(RootFingerprint(arr))
     }
 }

@@ -10,7 +10,7 @@ use crate::ids::{BranchId, ChartId, ClinicId, Epoch, Tier};
 use crate::keys::{
     AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, KeyMaterial,
 };
-use crate::record::{CacheKey, account_context};
+use crate::record::{CacheKey, RecordKey, account_context};
 use crate::sign::{RootKey, SigningKey};
 use crate::wrap::{EncryptionPublicKey, PublicWrap, Wrappable};
 
@@ -78,15 +78,15 @@ pub fn seal_signed(
     envelope::sign(env, kind, context, author)
 }
 
-/// Wraps a content key under a case key with a chosen nonce.
-pub fn wrap_content_key_under_case_key(
-    case: &CaseKey,
+/// Wraps a content key under a record key with a chosen nonce.
+pub fn wrap_content_key<K: RecordKey>(
+    key: &K,
     cek: &ContentKey,
     context: &Context,
     nonce: &[u8; 24],
 ) -> Result<Envelope> {
     envelope::seal_with_nonce(
-        &case.material,
+        key.material(),
         Kind::ContentKeyWrap,
         context,
         cek.material.secret(),
@@ -94,19 +94,21 @@ pub fn wrap_content_key_under_case_key(
     )
 }
 
-/// Wraps an Account Key under a KEK with a chosen nonce.
-pub fn wrap_account_key(
-    kek: &KeyEncryptionKey,
-    ak: &AccountKey,
+/// Seals an account-level secret (`kind` 0x42..=0x46) under the chosen wrapping key bytes.
+pub fn seal_account_secret(
+    kind: Kind,
+    wrapping_key: &[u8; 32],
+    secret: &[u8; 32],
     clinic: ClinicId,
     user: UserId,
     nonce: &[u8; 24],
 ) -> Result<Envelope> {
+    let material = KeyMaterial::from_bytes(wrapping_key)?;
     envelope::seal_with_nonce(
-        &kek.material,
-        Kind::AccountKeyWrap,
+        &material,
+        kind,
         &account_context(clinic, user),
-        ak.material.secret(),
+        secret,
         nonce,
     )
 }
@@ -119,6 +121,28 @@ pub fn seal_cache(
     nonce: &[u8; 24],
 ) -> Result<Envelope> {
     envelope::seal_with_nonce(key.material(), Kind::LocalCache, context, content, nonce)
+}
+
+/// Seals a chosen *raw* plaintext (prefix and padding as given, not computed) with a chosen nonce,
+/// to build vectors whose padding is malformed on purpose.
+pub fn seal_raw_plaintext(
+    key: &ContentKey,
+    kind: Kind,
+    context: &Context,
+    plaintext: &[u8],
+    nonce: &[u8; 24],
+) -> Result<Envelope> {
+    envelope::seal_raw_with_nonce(&key.material, kind, context, plaintext, nonce)
+}
+
+/// Signs an envelope as its author would (for vectors built from a raw plaintext).
+pub fn sign(
+    envelope: Envelope,
+    kind: Kind,
+    context: &Context,
+    author: &SigningKey,
+) -> Result<SignedEnvelope> {
+    envelope::sign(envelope, kind, context, author)
 }
 
 /// An HPKE wrap with chosen encapsulation randomness (64 bytes).
@@ -135,4 +159,21 @@ pub fn wrap_with_randomness<K: Wrappable>(
 /// The root key from a chosen seed.
 pub fn root_key(seed: &[u8; 32]) -> RootKey {
     RootKey::from_seed(seed)
+}
+
+/// Wraps an identity key under a directory key with a chosen nonce.
+pub fn wrap_identity_key(
+    directory: &DirectoryKey,
+    key: &IdentityKey,
+    clinic: ClinicId,
+    nonce: &[u8; 24],
+) -> Result<Envelope> {
+    let ctx = crate::record::identity_wrap_context(clinic, key.chart(), directory.epoch());
+    envelope::seal_with_nonce(
+        &directory.material,
+        Kind::IdentityKeyWrap,
+        &ctx,
+        key.material.secret(),
+        nonce,
+    )
 }
