@@ -379,19 +379,37 @@ pub fn padme(len: u64) -> u64 {
     (len + mask) & !mask
 }
 
+/// The smallest plaintext (prefix + content + padding) of a content kind. PADMÉ alone pads a
+/// 40-byte search card in 4-byte steps, so its size would track the length of a patient's name,
+/// and a questionnaire's answers would betray which questionnaire it is; below this floor every
+/// content envelope is the same size. Key material (kinds 0x40 and up) has fixed sizes anyway.
+pub const MIN_CONTENT_PLAINTEXT: u64 = 512;
+
+/// The padded plaintext length of an envelope of `kind` whose content is `content_len` bytes.
+pub fn padded_plaintext_len(kind: Kind, content_len: u64) -> u64 {
+    let unpadded = 4 + content_len;
+    if kind.is_content() {
+        padme(unpadded.max(MIN_CONTENT_PLAINTEXT))
+    } else {
+        padme(unpadded)
+    }
+}
+
 /// The length prefix and padded plaintext length for `content_len` bytes of content.
-fn padded_len(content_len: usize) -> Result<(u32, usize)> {
+fn padded_len(kind: Kind, content_len: usize) -> Result<(u32, usize)> {
     if content_len > MAX_CONTENT_LEN {
         return Err(Error::InvalidParameter);
     }
     let len = u32::try_from(content_len).map_err(|_| Error::InvalidParameter)?;
-    let total = usize::try_from(padme(4 + u64::from(len))).map_err(|_| Error::InvalidParameter)?;
+    let total = usize::try_from(padded_plaintext_len(kind, u64::from(len)))
+        .map_err(|_| Error::InvalidParameter)?;
     Ok((len, total))
 }
 
 /// Checks the length prefix and that every padding byte is zero and the padded size is exactly
-/// PADMÉ's; returns the content range. Any deviation is `Malformed`: there is one encoding only.
-fn unpad(plaintext: &[u8]) -> Result<core::ops::Range<usize>> {
+/// the one [`padded_plaintext_len`] gives; returns the content range. Any deviation is
+/// `Malformed`: there is one encoding only.
+fn unpad(kind: Kind, plaintext: &[u8]) -> Result<core::ops::Range<usize>> {
     let prefix: [u8; 4] = plaintext
         .get(..4)
         .ok_or(Error::Malformed)?
@@ -399,7 +417,7 @@ fn unpad(plaintext: &[u8]) -> Result<core::ops::Range<usize>> {
         .map_err(|_| Error::Malformed)?;
     let len = u32::from_be_bytes(prefix) as usize;
     let end = len.checked_add(4).ok_or(Error::Malformed)?;
-    if end > plaintext.len() || padme(end as u64) != plaintext.len() as u64 {
+    if end > plaintext.len() || padded_plaintext_len(kind, len as u64) != plaintext.len() as u64 {
         return Err(Error::Malformed);
     }
     let padding = plaintext.get(end..).ok_or(Error::Malformed)?;
@@ -421,7 +439,7 @@ pub(crate) fn seal_with_nonce(
     content: &[u8],
     nonce: &[u8; 24],
 ) -> Result<Envelope> {
-    let (len, padded) = padded_len(content.len())?;
+    let (len, padded) = padded_len(kind, content.len())?;
     let mut bytes = Vec::with_capacity(HEADER_LEN + padded + TAG_LEN);
     write_header(kind, key, nonce, &mut bytes);
     bytes.extend_from_slice(&len.to_be_bytes());
@@ -524,8 +542,8 @@ fn decrypt(
 }
 
 /// Strips the length prefix and padding in place: one move, and no second secret copy to wipe.
-fn unpadded(mut plaintext: Plaintext) -> Result<Plaintext> {
-    let range = unpad(&plaintext)?;
+fn unpadded(kind: Kind, mut plaintext: Plaintext) -> Result<Plaintext> {
+    let range = unpad(kind, &plaintext)?;
     let len = range.len();
     plaintext.0.copy_within(range, 0);
     // Truncation leaves the tail in spare capacity, which `Plaintext` wipes on drop.
@@ -540,8 +558,8 @@ pub(crate) fn open(
     allowed: &[Kind],
     context: &Context,
 ) -> Result<Plaintext> {
-    let (_, plaintext) = decrypt(key, envelope, allowed, context)?;
-    unpadded(plaintext)
+    let (kind, plaintext) = decrypt(key, envelope, allowed, context)?;
+    unpadded(kind, plaintext)
 }
 
 /// An envelope with its author's signature beside it, as stored for every signed kind.
@@ -637,5 +655,5 @@ pub(crate) fn open_signed(
     {
         return Err(Error::RolledBack);
     }
-    unpadded(plaintext)
+    unpadded(kind, plaintext)
 }

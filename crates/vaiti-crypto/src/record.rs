@@ -32,11 +32,7 @@ impl ContentKey {
 
     /// Opens a signed envelope, in the order of `docs/formats.md`: allow-list, key id, key
     /// commitment, AEAD, signature and author role, rollback, padding.
-    pub fn open(
-        &self,
-        signed: &SignedEnvelope,
-        policy: &OpenPolicy<'_>,
-    ) -> Result<Plaintext> {
+    pub fn open(&self, signed: &SignedEnvelope, policy: &OpenPolicy<'_>) -> Result<Plaintext> {
         envelope::open_signed(&self.material, signed, policy)
     }
 }
@@ -160,11 +156,7 @@ pub trait RecordKey: private::Sealed {
     }
 
     /// Opens a record version sealed by [`RecordKey::seal_record`].
-    fn open_record(
-        &self,
-        record: &SealedRecord,
-        policy: &OpenPolicy<'_>,
-    ) -> Result<Plaintext> {
+    fn open_record(&self, record: &SealedRecord, policy: &OpenPolicy<'_>) -> Result<Plaintext> {
         let kind = record.content.envelope.header()?.kind;
         if !policy.allowed.contains(&kind) {
             return Err(Error::NotAllowed);

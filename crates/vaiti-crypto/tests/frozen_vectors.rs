@@ -1015,7 +1015,8 @@ fn generate() -> Vec<(String, Vector)> {
     {
         let ctx = note_team.clone();
         let cek = testing::content_key(&filled(0x20)).unwrap();
-        let mut raw = vec![0u8; vaiti_crypto::envelope::padme(4 + 5) as usize];
+        let mut raw =
+            vec![0u8; vaiti_crypto::envelope::padded_plaintext_len(Kind::Note, 5) as usize];
         raw[..4].copy_from_slice(&5u32.to_be_bytes());
         raw[4..9].copy_from_slice(b"hello");
         let last = raw.len() - 1;

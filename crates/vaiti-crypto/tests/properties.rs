@@ -88,7 +88,7 @@ proptest! {
         let record = f.case.seal_record(Kind::Note, &f.ctx, &content, &f.author).unwrap();
         prop_assert_eq!(open(&f, &record, &f.ctx).unwrap(), content.clone());
         // The stored size is the PADMÉ size of the content plus fixed overhead, nothing else.
-        let padded = vaiti_crypto::envelope::padme(4 + content.len() as u64) as usize;
+        let padded = vaiti_crypto::envelope::padded_plaintext_len(Kind::Note, content.len() as u64) as usize;
         prop_assert_eq!(record.content.envelope.as_bytes().len(), 77 + padded + 16);
     }
 
@@ -941,4 +941,27 @@ fn password_input_needs_both_secrets() {
     let decomposed =
         vaiti_crypto::opaque_password_input(&sk, "ka\u{308}ytta\u{308}ja\u{308}").unwrap();
     assert_eq!(*composed, *decomposed);
+}
+
+#[test]
+fn short_records_all_have_the_same_size() {
+    // A search card's size must not track the length of the patient's name.
+    let f = fixture([10; 32], Tier::Team, 1);
+    let sizes: Vec<usize> = [
+        &b"Ai"[..],
+        b"Maria-Kristiina Oksanen-Vanhatalo, 1990-01-01",
+        &[b'x'; 500],
+    ]
+    .iter()
+    .map(|content| {
+        f.case
+            .seal_record(Kind::Note, &f.ctx, content, &f.author)
+            .unwrap()
+            .content
+            .envelope
+            .as_bytes()
+            .len()
+    })
+    .collect();
+    assert!(sizes.iter().all(|&s| s == 77 + 512 + 16), "{sizes:?}");
 }
