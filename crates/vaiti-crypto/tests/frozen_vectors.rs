@@ -6,8 +6,9 @@
 //! requires the *exact* recorded bytes: a change to the format, the key derivation, the context
 //! layout or the padding fails here, not in a patient's chart years later.
 //!
-//! The files are never regenerated. `VAITI_WRITE_VECTORS=1 cargo test -p vaiti-crypto --test
-//! frozen_vectors` writes only vectors whose file does not exist yet (for a new kind or suite).
+//! The files are never regenerated. `cargo test -p vaiti-crypto --test frozen_vectors --
+//! --ignored write_missing_vectors` writes only vectors whose file does not exist yet (for a new
+//! kind or suite).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly on a broken assumption.
 #![allow(clippy::large_enum_variant)] // Test data, read once.
@@ -1377,10 +1378,8 @@ fn read_all() -> Vec<(String, Vector)> {
 }
 
 #[test]
-fn write_missing_vectors_when_asked() {
-    if std::env::var_os("VAITI_WRITE_VECTORS").is_none() {
-        return;
-    }
+#[ignore = "writes vector files that do not exist yet; run with --ignored when adding a kind or suite"]
+fn write_missing_vectors() {
     for (name, v) in generate() {
         let path = vectors_dir().join(&name);
         if !path.exists() {

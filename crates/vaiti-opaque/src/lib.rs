@@ -65,6 +65,51 @@ impl Ksf for FixedArgon2id {
     }
 }
 
+/// The operating system's CSPRNG in the `rand_core` 0.6 shape that `opaque-ke` expects, over
+/// `getrandom` 0.4, so the older `getrandom` 0.2 stays out of every build. Hand-written: a few
+/// lines of glue.
+///
+/// `RngCore::fill_bytes` cannot report an error. If the OS RNG fails (it does not, in practice,
+/// on any supported platform) the process aborts: continuing with unfilled bytes would make
+/// predictable keys, and a panic could be caught and ignored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRng;
+
+impl opaque_ke::rand::RngCore for OsRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if getrandom::fill(dest).is_err() {
+            std::process::abort();
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), opaque_ke::rand::Error> {
+        getrandom::fill(dest).map_err(|e| {
+            let code = e
+                .raw_os_error()
+                .and_then(|c| u32::try_from(c).ok())
+                .and_then(core::num::NonZeroU32::new);
+            match code {
+                Some(code) => opaque_ke::rand::Error::from(code),
+                None => opaque_ke::rand::Error::from(core::num::NonZeroU32::MIN),
+            }
+        })
+    }
+}
+
+impl opaque_ke::rand::CryptoRng for OsRng {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

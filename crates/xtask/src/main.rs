@@ -1,1 +1,423 @@
-fn main() {}
+//! `cargo xtask`: the project's build, test and benchmark orchestration.
+//!
+//! One entry point for CI and developers, so `.ci/run` and the README name a single command and
+//! the steps cannot drift apart. Plain `std` only: xtask is built before anything else runs, so it
+//! must compile fast and pull in nothing.
+//!
+//! Every step runs a real tool with inherited stdio; a step that fails *or cannot be started* fails
+//! the whole command. The one exception is the fuzz-crate check, which needs a nightly toolchain
+//! and is skipped (loudly) when none is installed.
+
+use std::env;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const USAGE: &str = "\
+Usage: cargo xtask <COMMAND> [ARGS]
+
+Commands:
+  test              Everything CI checks, in order: rustfmt, clippy (-D warnings), the workspace
+                    tests, the wasm32 build of vaiti-crypto, and (with a nightly toolchain) a
+                    check of the fuzz crate. Fails on the first failing step.
+  wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto (installs the
+                    target with rustup if it is missing).
+  bench [ARGS...]   cargo bench -p vaiti-crypto, forwarding ARGS (e.g. `-- envelope`).
+  fuzz [SECONDS]    Run the envelope_open fuzz target for SECONDS (default 60) with cargo-fuzz.
+  help, --help, -h  This text.
+";
+
+/// The wasm target the crypto crate must keep building for (the browser client uses it).
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Default fuzzing time for `cargo xtask fuzz`: long enough to be useful, short enough to wait for.
+const DEFAULT_FUZZ_SECONDS: u64 = 60;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    let result = match command {
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        "test" => no_args(command, rest).and_then(|()| test()),
+        "wasm" => no_args(command, rest).and_then(|()| wasm()),
+        "bench" => bench(rest),
+        "fuzz" => fuzz(rest),
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n");
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn no_args(command: &str, rest: &[String]) -> Result<(), String> {
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{command}` takes no arguments (got: {}); see `cargo xtask --help`",
+            rest.join(" ")
+        ))
+    }
+}
+
+/// The workspace root: this crate lives in `<root>/crates/xtask`. Commands run from there so
+/// they behave the same whatever directory `cargo xtask` was started in.
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the running process; prefer that to the value baked
+/// in at compile time, which goes stale when a target directory is shared between clones or
+/// copied (cargo then reuses the binary and it would test the *other* checkout).
+fn workspace_root() -> Result<PathBuf, String> {
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let root = manifest_dir
+        .ancestors()
+        .nth(2)
+        .ok_or_else(|| {
+            format!(
+                "cannot find the workspace root above {}",
+                manifest_dir.display()
+            )
+        })?
+        .to_path_buf();
+    if root.join("Cargo.toml").is_file() {
+        Ok(root)
+    } else {
+        Err(format!(
+            "{} has no Cargo.toml; run xtask as `cargo xtask` from the repository",
+            root.display()
+        ))
+    }
+}
+
+/// A command line to run, kept printable so every message can show exactly what ran.
+struct Cmd {
+    program: String,
+    args: Vec<String>,
+    dir: PathBuf,
+}
+
+impl Cmd {
+    fn new(dir: &Path, program: &str, args: &[&str]) -> Self {
+        Self {
+            program: program.to_owned(),
+            args: args.iter().map(|&a| a.to_owned()).collect(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn extra_args(mut self, extra: &[String]) -> Self {
+        self.args.extend_from_slice(extra);
+        self
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).current_dir(&self.dir);
+        command
+    }
+
+    /// Runs with inherited stdio; `Err` if it cannot start or exits unsuccessfully.
+    fn run(&self) -> Result<(), String> {
+        println!("xtask: $ {self}");
+        let status = self
+            .command()
+            .status()
+            .map_err(|e| format!("could not start `{self}`: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`{self}` failed ({status})"))
+        }
+    }
+
+    /// Runs quietly and returns stdout; `Err` if it cannot start or exits unsuccessfully.
+    /// Stderr stays inherited so a failing tool still explains itself.
+    fn stdout(&self) -> Result<String, String> {
+        let output = self
+            .command()
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("could not start `{self}`: {e}"))?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(format!("`{self}` failed ({})", output.status))
+        }
+    }
+
+    /// Whether the command runs successfully, with all output discarded (for feature probes).
+    fn succeeds_silently(&self) -> bool {
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.program)?;
+        for arg in &self.args {
+            write!(f, " {arg}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How a step of `cargo xtask test` ended, when it did not fail.
+enum Outcome {
+    Passed,
+    /// The test step: how many tests passed (and were ignored) across every test binary.
+    Tested {
+        passed: u64,
+        ignored: u64,
+    },
+    Skipped(&'static str),
+}
+
+/// One named step of `cargo xtask test`.
+struct Step {
+    name: &'static str,
+    run: fn(&Path) -> Result<Outcome, String>,
+}
+
+const TEST_STEPS: [Step; 5] = [
+    Step {
+        name: "fmt",
+        run: |root| passed(Cmd::new(root, "cargo", &["fmt", "--all", "--check"]).run()),
+    },
+    Step {
+        name: "clippy",
+        run: |root| {
+            passed(
+                Cmd::new(
+                    root,
+                    "cargo",
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                )
+                .run(),
+            )
+        },
+    },
+    Step {
+        name: "test",
+        run: |root| run_tests(&Cmd::new(root, "cargo", &["test", "--workspace"])),
+    },
+    Step {
+        name: "wasm",
+        run: |root| passed(wasm_in(root)),
+    },
+    Step {
+        name: "fuzz-check",
+        run: fuzz_check,
+    },
+];
+
+/// Runs the test suite, echoing its output, and adds up every `test result:` line, so the run ends
+/// with one total that CI (and a person) can read, and a run that executed no test fails.
+fn run_tests(cmd: &Cmd) -> Result<Outcome, String> {
+    use std::io::BufRead as _;
+    println!("xtask: $ {cmd}");
+    let mut child = cmd
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start `{cmd}`: {e}"))?;
+    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("reading the output of `{cmd}`: {e}"))?;
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+                ignored += count(rest, " ignored");
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for `{cmd}`: {e}"))?;
+    if !status.success() || failed > 0 {
+        return Err(format!(
+            "`{cmd}` failed ({status}; {passed} passed, {failed} failed)"
+        ));
+    }
+    if passed == 0 {
+        return Err(format!("`{cmd}` ran no test"));
+    }
+    Ok(Outcome::Tested { passed, ignored })
+}
+
+/// The number before `label` in a `test result:` line, e.g. `12` in "ok. 12 passed; 0 failed".
+fn count(line: &str, label: &str) -> u64 {
+    line.split([';', '.'])
+        .find_map(|part| part.trim().strip_suffix(label.trim_start()).map(str::trim))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn passed(result: Result<(), String>) -> Result<Outcome, String> {
+    result.map(|()| Outcome::Passed)
+}
+
+/// `cargo xtask test`: every step in order, stopping at the first failure (later steps would
+/// only repeat its noise). Ends with one line saying what passed, skipped or failed.
+fn test() -> Result<(), String> {
+    let root = workspace_root()?;
+    let mut summary: Vec<String> = Vec::new();
+    let mut totals = (0u64, 0u64);
+    for step in &TEST_STEPS {
+        println!("\nxtask: ==== step `{}` ====", step.name);
+        match (step.run)(&root) {
+            Ok(Outcome::Passed) => summary.push(format!("{} ok", step.name)),
+            Ok(Outcome::Tested { passed, ignored }) => {
+                totals = (passed, ignored);
+                summary.push(format!(
+                    "{} ok ({passed} passed, {ignored} ignored)",
+                    step.name
+                ));
+            }
+            Ok(Outcome::Skipped(why)) => {
+                println!("xtask: step `{}` SKIPPED: {why}", step.name);
+                summary.push(format!("{} SKIPPED ({why})", step.name));
+            }
+            Err(message) => {
+                summary.push(format!("{} FAILED", step.name));
+                println!("\nxtask test: {}", summary.join(", "));
+                return Err(format!("step `{}` failed: {message}", step.name));
+            }
+        }
+    }
+    println!("\nxtask test: passed: {}", summary.join(", "));
+    // The plain closing line CI reads: every step passed, so nothing failed.
+    println!("tests: {} passed, 0 failed, {} skipped", totals.0, totals.1);
+    Ok(())
+}
+
+/// `cargo xtask wasm`.
+fn wasm() -> Result<(), String> {
+    wasm_in(&workspace_root()?)
+}
+
+/// Ensures the wasm32 target is installed (for the toolchain that `rust-toolchain.toml` selects,
+/// hence run from the root), then builds the crypto crate for it.
+fn wasm_in(root: &Path) -> Result<(), String> {
+    let installed = Cmd::new(root, "rustup", &["target", "list", "--installed"]).stdout()?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        println!("xtask: target {WASM_TARGET} is installed");
+    } else {
+        println!("xtask: target {WASM_TARGET} is missing; installing it");
+        Cmd::new(root, "rustup", &["target", "add", WASM_TARGET])
+            .run()
+            .map_err(|e| format!("cannot install the {WASM_TARGET} target: {e}"))?;
+    }
+    Cmd::new(
+        root,
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "vaiti-crypto",
+            "--target",
+            WASM_TARGET,
+            "--release",
+        ],
+    )
+    .run()
+}
+
+/// Whether a nightly toolchain is installed (cargo-fuzz needs one; the rest of the build does not).
+fn nightly_installed(root: &Path) -> Result<bool, String> {
+    let toolchains = Cmd::new(root, "rustup", &["toolchain", "list"]).stdout()?;
+    Ok(toolchains
+        .lines()
+        .any(|line| line.trim_start().starts_with("nightly")))
+}
+
+/// Type-checks the fuzz crate (outside the workspace, nightly only) so its targets keep compiling
+/// as the crypto API moves, without the cost of an instrumented build.
+fn fuzz_check(root: &Path) -> Result<Outcome, String> {
+    if !nightly_installed(root)? {
+        return Ok(Outcome::Skipped(
+            "no nightly toolchain installed, fuzz crate not built",
+        ));
+    }
+    passed(
+        Cmd::new(
+            root,
+            "cargo",
+            &["+nightly", "check", "--manifest-path", "fuzz/Cargo.toml"],
+        )
+        .run(),
+    )
+}
+
+/// `cargo xtask bench [ARGS...]`.
+fn bench(extra: &[String]) -> Result<(), String> {
+    let root = workspace_root()?;
+    Cmd::new(&root, "cargo", &["bench", "-p", "vaiti-crypto"])
+        .extra_args(extra)
+        .run()
+}
+
+/// `cargo xtask fuzz [SECONDS]`: a time-boxed libFuzzer run of the envelope parser.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let seconds = match args {
+        [] => DEFAULT_FUZZ_SECONDS,
+        [s] => s
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("SECONDS must be a positive whole number, got `{s}`"))?,
+        _ => return Err("usage: cargo xtask fuzz [SECONDS]".to_owned()),
+    };
+    let root = workspace_root()?;
+    let fuzz_dir = root.join("fuzz");
+    if !nightly_installed(&root)? {
+        return Err(
+            "cargo-fuzz needs a nightly toolchain: `rustup toolchain install nightly`".to_owned(),
+        );
+    }
+    if !Cmd::new(&fuzz_dir, "cargo", &["+nightly", "fuzz", "--version"]).succeeds_silently() {
+        println!(
+            "xtask: cargo-fuzz is not installed. Install it with\n\n    cargo install cargo-fuzz\n\n\
+             then run `cargo xtask fuzz` again (see fuzz/README.md)."
+        );
+        return Err("cargo-fuzz is not installed".to_owned());
+    }
+    let max_time = format!("-max_total_time={seconds}");
+    Cmd::new(
+        &fuzz_dir,
+        "cargo",
+        &["+nightly", "fuzz", "run", "envelope_open", "--", &max_time],
+    )
+    .run()
+}
