@@ -168,6 +168,42 @@ fn bench_two_secret(c: &mut Criterion) {
             black_box(out)
         })
     });
+    // A whole OPAQUE login with suite 1 (client and server, in process): what a user waits for,
+    // network aside. The Argon2id stretch inside it dominates.
+    use opaque_ke::{
+        ClientLogin, ClientLoginFinishParameters, ClientRegistration, ClientRegistrationFinishParameters,
+        ServerLogin, ServerLoginParameters, ServerRegistration, ServerSetup,
+    };
+    use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
+    let setup = ServerSetup::<Suite>::new(&mut OsRng);
+    let input = vaiti_crypto::opaque_password_input(&sk, "correct horse battery").unwrap();
+    let reg = ClientRegistration::<Suite>::start(&mut OsRng, input.as_ref()).unwrap();
+    let resp = ServerRegistration::<Suite>::start(&setup, reg.message, b"handle").unwrap();
+    let fin = reg
+        .state
+        .finish(&mut OsRng, input.as_ref(), resp.message, ClientRegistrationFinishParameters::default())
+        .unwrap();
+    let record = ServerRegistration::<Suite>::finish(fin.message);
+    g.bench_function("opaque_login_suite1", |b| {
+        b.iter(|| {
+            let input = vaiti_crypto::opaque_password_input(&sk, "correct horse battery").unwrap();
+            let start = ClientLogin::<Suite>::start(&mut OsRng, input.as_ref()).unwrap();
+            let server = ServerLogin::start(
+                &mut OsRng,
+                &setup,
+                Some(record.clone()),
+                start.message,
+                b"handle",
+                ServerLoginParameters::default(),
+            )
+            .unwrap();
+            let done = start
+                .state
+                .finish(&mut OsRng, input.as_ref(), server.message, ClientLoginFinishParameters::default())
+                .unwrap();
+            black_box(server.state.finish(done.message, ServerLoginParameters::default()).unwrap())
+        })
+    });
     g.finish();
 }
 
@@ -242,6 +278,7 @@ fn report() {
         ("hpke_xwing", "unwrap_verified"),
         ("two_secret", "hkdf_only"),
         ("two_secret", "hkdf_then_argon2id_suite1"),
+        ("two_secret", "opaque_login_suite1"),
     ] {
         if let Some(ns) = mean_ns(&root, group, bench) {
             println!("{group:<10} {bench:<32} {:>10.2}µs", ns / 1e3);
