@@ -171,8 +171,9 @@ fn bench_two_secret(c: &mut Criterion) {
     // A whole OPAQUE login with suite 1 (client and server, in process): what a user waits for,
     // network aside. The Argon2id stretch inside it dominates.
     use opaque_ke::{
-        ClientLogin, ClientLoginFinishParameters, ClientRegistration, ClientRegistrationFinishParameters,
-        ServerLogin, ServerLoginParameters, ServerRegistration, ServerSetup,
+        ClientLogin, ClientLoginFinishParameters, ClientRegistration,
+        ClientRegistrationFinishParameters, ServerLogin, ServerLoginParameters, ServerRegistration,
+        ServerSetup,
     };
     use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
     let setup = ServerSetup::<Suite>::new(&mut OsRng);
@@ -181,7 +182,12 @@ fn bench_two_secret(c: &mut Criterion) {
     let resp = ServerRegistration::<Suite>::start(&setup, reg.message, b"handle").unwrap();
     let fin = reg
         .state
-        .finish(&mut OsRng, input.as_ref(), resp.message, ClientRegistrationFinishParameters::default())
+        .finish(
+            &mut OsRng,
+            input.as_ref(),
+            resp.message,
+            ClientRegistrationFinishParameters::default(),
+        )
         .unwrap();
     let record = ServerRegistration::<Suite>::finish(fin.message);
     g.bench_function("opaque_login_suite1", |b| {
@@ -199,9 +205,19 @@ fn bench_two_secret(c: &mut Criterion) {
             .unwrap();
             let done = start
                 .state
-                .finish(&mut OsRng, input.as_ref(), server.message, ClientLoginFinishParameters::default())
+                .finish(
+                    &mut OsRng,
+                    input.as_ref(),
+                    server.message,
+                    ClientLoginFinishParameters::default(),
+                )
                 .unwrap();
-            black_box(server.state.finish(done.message, ServerLoginParameters::default()).unwrap())
+            black_box(
+                server
+                    .state
+                    .finish(done.message, ServerLoginParameters::default())
+                    .unwrap(),
+            )
         })
     });
     g.finish();
