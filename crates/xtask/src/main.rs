@@ -200,7 +200,7 @@ struct Step {
     run: fn(&Path) -> Result<Outcome, String>,
 }
 
-const TEST_STEPS: [Step; 5] = [
+const TEST_STEPS: [Step; 6] = [
     Step {
         name: "fmt",
         run: |root| passed(Cmd::new(root, "cargo", &["fmt", "--all", "--check"]).run()),
@@ -228,6 +228,10 @@ const TEST_STEPS: [Step; 5] = [
     Step {
         name: "test",
         run: |root| run_tests(&Cmd::new(root, "cargo", &["test", "--workspace"])),
+    },
+    Step {
+        name: "server-deps",
+        run: server_deps,
     },
     Step {
         name: "wasm",
@@ -346,12 +350,62 @@ fn wasm_in(root: &Path) -> Result<(), String> {
             "build",
             "-p",
             "vaiti-crypto",
+            "-p",
+            "vaiti-client",
             "--target",
             WASM_TARGET,
             "--release",
         ],
     )
     .run()
+}
+
+/// Crates whose presence in the server's dependency tree would mean it can seal or unwrap.
+const FORBIDDEN_IN_SERVER: [&str; 3] = ["vaiti-crypto", "chacha20poly1305", "hpke"];
+
+/// The architecture invariant that the server holds no sealing or unwrapping code: its normal
+/// dependency tree contains none of [`FORBIDDEN_IN_SERVER`].
+fn server_deps(root: &Path) -> Result<Outcome, String> {
+    let cmd = Cmd::new(
+        root,
+        "cargo",
+        &[
+            "tree",
+            "-p",
+            "vaiti-server",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ],
+    );
+    println!("xtask: $ {cmd}");
+    let tree = cmd.stdout()?;
+    if !tree.lines().any(|l| l.starts_with("vaiti-server ")) {
+        return Err("`cargo tree` did not list vaiti-server; the check would prove nothing".into());
+    }
+    let found: Vec<&str> = FORBIDDEN_IN_SERVER
+        .iter()
+        .copied()
+        .filter(|name| {
+            tree.lines()
+                .any(|l| l.split_whitespace().next() == Some(*name))
+        })
+        .collect();
+    if found.is_empty() {
+        println!(
+            "xtask: vaiti-server depends on none of {}",
+            FORBIDDEN_IN_SERVER.join(", ")
+        );
+        Ok(Outcome::Passed)
+    } else {
+        Err(format!(
+            "vaiti-server depends on {}: the server must not contain sealing or unwrapping code",
+            found.join(", ")
+        ))
+    }
 }
 
 /// Whether a nightly toolchain is installed (cargo-fuzz needs one; the rest of the build does not).

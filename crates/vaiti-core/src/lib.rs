@@ -1,0 +1,13 @@
+//! Domain types shared by vaiti's server and its clients.
+//!
+//! Everything here is what the *server* may see: ids, enums, timestamps, public keys, signatures
+//! and [`Sealed`] ciphertext. There is deliberately no decrypted form of any record in this crate:
+//! a type that could hold a note's text does not exist in the server's dependency tree.
+
+#![forbid(unsafe_code)]
+
+pub mod ids;
+pub mod model;
+
+pub use ids::{BranchId, ChartId, ClinicId, IdError, InviteId, KeyId, ObjectId, UserId};
+pub use model::*;

@@ -1,0 +1,110 @@
+//! vaiti's HTTP API server.
+//!
+//! The server stores and logs what clients send — ids, public material and ciphertext — and
+//! authorises every request, but holds no key that opens a record: this crate does not depend on
+//! `vaiti-crypto` at all (an invariant `cargo xtask test` checks with `cargo tree`).
+//!
+//! Layout follows the axum examples: [`router`] builds the application from an [`AppState`], so
+//! handlers can be tested with `oneshot` without a socket; [`serve`] binds a listener (TLS with
+//! rustls, or plain HTTP on loopback or behind a TLS proxy) and shuts down gracefully.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use vaiti_store::Store;
+
+pub mod config;
+mod error;
+
+pub use config::{ConfigError, ServerConfig, Transport};
+pub use error::ApiError;
+
+/// The largest request body the API accepts (1 MiB + envelope overhead headroom). Notes are far
+/// smaller; attachments will get their own, streamed endpoint.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// The API, mounted under `/api/v1`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new().route("/health", get(health));
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // Request spans carry the method and path only: never bodies, never the client address.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+/// `GET /api/v1/health`: 200 once the server is ready (the store answered at start-up).
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Binds `config.listen` and serves `state` until `shutdown` completes, then stops accepting and
+/// lets requests in flight finish. `on_bound` is called with the bound address (useful with port 0).
+pub async fn serve(
+    config: ServerConfig,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(SocketAddr) + Send,
+) -> Result<(), ConfigError> {
+    config.check()?;
+    let app = router(state).into_make_service();
+    let handle = axum_server::Handle::new();
+    let shutdown_handle = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        shutdown_handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let listener = std::net::TcpListener::bind(config.listen)
+        .map_err(|e| ConfigError::Bind(config.listen, e.to_string()))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ConfigError::Bind(config.listen, e.to_string()))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| ConfigError::Bind(config.listen, e.to_string()))?;
+    on_bound(bound);
+    match &config.transport {
+        Transport::Tls { cert, key } => {
+            let tls = config::rustls_config(cert, key).await?;
+            axum_server::from_tcp_rustls(listener, tls)
+                .map_err(|e| ConfigError::Bind(bound, e.to_string()))?
+                .handle(handle)
+                .serve(app)
+                .await
+                .map_err(|e| ConfigError::Serve(e.to_string()))
+        }
+        Transport::Plain | Transport::BehindTlsProxy => axum_server::from_tcp(listener)
+            .map_err(|e| ConfigError::Bind(bound, e.to_string()))?
+            .handle(handle)
+            .serve(app)
+            .await
+            .map_err(|e| ConfigError::Serve(e.to_string())),
+    }
+}

@@ -1,0 +1,259 @@
+//! vaiti's storage layer: one [`Store`] trait, an embedded SQLite implementation (the default) and
+//! a PostgreSQL one, and a conformance suite ([`conformance`]) that every implementation must pass.
+//!
+//! The store keeps what the server may see — ids, enums, times, public material and [`Sealed`]
+//! ciphertext from `vaiti-core` — and nothing else. Writes that belong together go through
+//! [`Store::apply`] as one transaction: a failed precondition or error leaves nothing written.
+//!
+//! [`Sealed`]: vaiti_core::Sealed
+
+#![forbid(unsafe_code)]
+
+use async_trait::async_trait;
+use vaiti_core::{
+    Account, AccountKeys, AccountStatus, BranchId, Certificate, Chart, ChartId, ChartStateEntry,
+    Clinic, ClinicId, DirectoryWrap, Invite, InviteId, KeyWrap, ObjectId, Recipient, RecordVersion,
+    Sealed, Session, UserId,
+};
+
+pub mod conformance;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in a store. Deliberately small: callers map these to API errors, and the
+/// messages never contain stored content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A write's precondition did not hold (already exists, wrong expected version or sequence,
+    /// invite not open or expired, ...). Nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// A write names something that does not exist. Nothing was written.
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The database URL or data directory is not usable (never silently replaced by a new one).
+    #[error("cannot open the store: {0}")]
+    Open(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+/// Result alias for the store.
+pub type Result<T, E = StoreError> = core::result::Result<T, E>;
+
+/// One write. [`Store::apply`] runs a list of them in one transaction, checking each one's
+/// precondition; the first that fails rolls the whole list back. A later write in the list sees
+/// the earlier ones (an account created first can author a chart created next).
+///
+/// Besides the preconditions listed on each variant, every write is NotFound if it names a clinic,
+/// account, chart or invite that does not exist *in its clinic* (the account of a certificate, an
+/// author, inviter, invitee, wrapper or recipient, the chart of a state, wrap or record), and
+/// Conflict if a u64 counter it carries is above `i64::MAX`, the most both databases store.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Write {
+    /// A new clinic. Conflict if the id exists.
+    CreateClinic(Clinic),
+    /// A new manifest. Conflict unless the stored version is `expected_version` and
+    /// `manifest_version` is `expected_version + 1`.
+    UpdateManifest {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The version the writer started from.
+        expected_version: u64,
+        /// The new manifest bytes.
+        manifest: Sealed,
+        /// Its root signature.
+        signature: Sealed,
+    },
+    /// A new account with its keys and OPAQUE registration record. Conflict if the id or the
+    /// login (within the clinic) exists; NotFound if the clinic does not.
+    CreateAccount {
+        /// The account.
+        account: Account,
+        /// Its public keys and sealed secrets.
+        keys: AccountKeys,
+        /// The serialized OPAQUE registration record.
+        opaque_record: Vec<u8>,
+    },
+    /// A password change: the new OPAQUE record and the Account Key under the new KEK, together.
+    UpdateCredentials {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The user.
+        user: UserId,
+        /// The new OPAQUE record.
+        opaque_record: Vec<u8>,
+        /// The Account Key wrapped under the new KEK.
+        wrapped_account_key: Sealed,
+    },
+    /// Activate or revoke an account. Revoking also deletes its sessions.
+    SetAccountStatus {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The user.
+        user: UserId,
+        /// The new status.
+        status: AccountStatus,
+    },
+    /// A new certificate. Conflict unless `serial` is one more than the user's highest (or 1).
+    PutCertificate(Certificate),
+    /// Mark a certificate revoked (idempotent for an already revoked one).
+    RevokeCertificate {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The user.
+        user: UserId,
+        /// Which certificate.
+        serial: u64,
+        /// When.
+        at: i64,
+    },
+    /// A new invite in state `Open`. Conflict if the id exists.
+    CreateInvite(Invite),
+    /// The invitee signed up: `Open` → `Bound`, recording the new account and the binding.
+    /// Conflict unless the invite is `Open` and `now < expires_at` — single use, never after expiry.
+    BindInvite {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The invite.
+        id: InviteId,
+        /// The account created with it.
+        invitee: UserId,
+        /// The invitee's signed binding.
+        binding: Sealed,
+        /// The time of the request.
+        now: i64,
+    },
+    /// The inviter's client finished the join: `Bound` → `Completed`. Conflict otherwise.
+    CompleteInvite {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The invite.
+        id: InviteId,
+    },
+    /// `Open` or `Bound` → `Revoked`. Conflict otherwise.
+    RevokeInvite {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The invite.
+        id: InviteId,
+    },
+    /// A new chart. Conflict if the id exists.
+    CreateChart(Chart),
+    /// The next chart-state entry. Conflict unless `seq` is one more than the chart's last (or 1).
+    ///
+    /// It names its clinic like every other write: [`ChartStateEntry`] carries only the chart, and
+    /// chart ids are scoped to a clinic, so without it the store could not refuse an entry for a
+    /// chart of another clinic.
+    AppendChartState {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The entry.
+        entry: ChartStateEntry,
+    },
+    /// A public-key wrap. Conflict if an identical (scope, recipient, recipient key) wrap exists.
+    PutKeyWrap(KeyWrap),
+    /// A chart's identity key under a directory key. Conflict if one exists for (chart, epoch).
+    PutDirectoryWrap(DirectoryWrap),
+    /// The next version of an object. Conflict unless `version` is one more than the object's last
+    /// (or 1), and a later version keeps the object's chart and kind.
+    PutRecordVersion(RecordVersion),
+}
+
+/// Storage for one server, hosting any number of clinics that share nothing: every read names
+/// its clinic, and no read returns another clinic's rows.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Runs `writes` in one transaction; all or nothing.
+    async fn apply(&self, writes: Vec<Write>) -> Result<()>;
+
+    /// A server-wide secret (e.g. the OPAQUE server setup), if stored.
+    async fn server_secret(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores `value` under `name` unless something is there already; returns what is stored
+    /// (so concurrent first starts agree on one value).
+    async fn init_server_secret(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+
+    /// A clinic.
+    async fn clinic(&self, id: ClinicId) -> Result<Option<Clinic>>;
+
+    /// An account by id.
+    async fn account(&self, clinic: ClinicId, user: UserId) -> Result<Option<Account>>;
+    /// An account by login (staff email or patient handle), exactly as stored.
+    async fn account_by_login(&self, clinic: ClinicId, login: &str) -> Result<Option<Account>>;
+    /// Every account of a clinic, oldest first.
+    async fn accounts(&self, clinic: ClinicId) -> Result<Vec<Account>>;
+    /// An account's public keys and sealed secrets.
+    async fn account_keys(&self, clinic: ClinicId, user: UserId) -> Result<Option<AccountKeys>>;
+    /// An account's OPAQUE registration record.
+    async fn opaque_record(&self, clinic: ClinicId, user: UserId) -> Result<Option<Vec<u8>>>;
+
+    /// Stores a new session. Conflict if the token hash exists or the account is revoked; NotFound
+    /// if the account does not exist. A session never outlives its account's revocation, even when
+    /// the two race.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// The session with this token hash, if it exists and `now < expires_at`.
+    async fn session(&self, token_hash: &[u8; 32], now: i64) -> Result<Option<Session>>;
+    /// Ends a session (no error if it does not exist).
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
+    /// Deletes sessions with `expires_at <= now`; returns how many.
+    async fn delete_expired_sessions(&self, now: i64) -> Result<u64>;
+
+    /// Every certificate of a clinic, by user then serial.
+    async fn certificates(&self, clinic: ClinicId) -> Result<Vec<Certificate>>;
+
+    /// An invite.
+    async fn invite(&self, clinic: ClinicId, id: InviteId) -> Result<Option<Invite>>;
+    /// Every invite made by `inviter`, oldest first.
+    async fn invites_by(&self, clinic: ClinicId, inviter: UserId) -> Result<Vec<Invite>>;
+
+    /// A chart.
+    async fn chart(&self, clinic: ClinicId, id: ChartId) -> Result<Option<Chart>>;
+    /// Every chart of a branch, oldest first.
+    async fn charts_in_branch(&self, clinic: ClinicId, branch: BranchId) -> Result<Vec<Chart>>;
+    /// Charts for which `user` holds at least one key wrap (their caseload, or a patient's own).
+    async fn charts_wrapped_to(&self, clinic: ClinicId, user: UserId) -> Result<Vec<ChartId>>;
+    /// A chart's state entries in sequence order.
+    async fn chart_states(&self, clinic: ClinicId, chart: ChartId) -> Result<Vec<ChartStateEntry>>;
+
+    /// Wraps to `recipient`, restricted to one chart's when `chart` is given, oldest first.
+    async fn key_wraps(
+        &self,
+        clinic: ClinicId,
+        recipient: Recipient,
+        chart: Option<ChartId>,
+    ) -> Result<Vec<KeyWrap>>;
+    /// Identity-key wraps under a branch's directory key of `epoch`, oldest first.
+    async fn directory_wraps(
+        &self,
+        clinic: ClinicId,
+        branch: BranchId,
+        epoch: u32,
+    ) -> Result<Vec<DirectoryWrap>>;
+
+    /// The latest version of every object of `chart` whose kind is in `kinds`, oldest object first.
+    async fn latest_records(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+        kinds: &[u8],
+    ) -> Result<Vec<RecordVersion>>;
+    /// Every version of an object, in order.
+    async fn record_versions(
+        &self,
+        clinic: ClinicId,
+        object: ObjectId,
+    ) -> Result<Vec<RecordVersion>>;
+}
