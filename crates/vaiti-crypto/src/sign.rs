@@ -34,6 +34,8 @@ pub enum SignatureDomain {
     Manifest,
     /// A chart-state update (care team, epoch, patient account).
     ChartState,
+    /// An invite, signed by the inviter (role, branch, email or chart, expiry, invite key).
+    Invite,
     /// An invitee's binding of their new keys to an invite.
     InviteBinding,
     /// A client's signed request for a key release, logged by the server.
@@ -49,6 +51,7 @@ impl SignatureDomain {
             SignatureDomain::Certificate => b"vaiti v1 certificate",
             SignatureDomain::Manifest => b"vaiti v1 manifest",
             SignatureDomain::ChartState => b"vaiti v1 chart state",
+            SignatureDomain::Invite => b"vaiti v1 invite",
             SignatureDomain::InviteBinding => b"vaiti v1 invite binding",
             SignatureDomain::LogRequest => b"vaiti v1 log request",
         }

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+pub use opaque_ke;
+
 use argon2::{Algorithm, Argon2, Params, Version};
 use opaque_ke::errors::InternalError;
 use opaque_ke::generic_array::{ArrayLength, GenericArray};

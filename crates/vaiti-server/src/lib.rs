@@ -11,40 +11,40 @@
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
-use vaiti_store::Store;
 
+mod auth;
 pub mod config;
 mod error;
+mod extract;
+pub mod limiter;
+mod state;
 
+pub use auth::{
+    CLINIC_CREATION_HEADER, Caller, PATIENT_SESSION_S, PENDING_LOGIN_S, STAFF_SESSION_S,
+};
 pub use config::{ConfigError, ServerConfig, Transport};
 pub use error::ApiError;
+pub use state::{AppState, Clock, StartError, system_clock};
 
 /// The largest request body the API accepts (1 MiB + envelope overhead headroom). Notes are far
 /// smaller; attachments will get their own, streamed endpoint.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// The store.
-    pub store: Arc<dyn Store>,
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").finish_non_exhaustive()
-    }
-}
-
 /// The API, mounted under `/api/v1`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().route("/health", get(health));
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/opaque/register", post(auth::register_start))
+        .route("/clinics", post(auth::create_clinic))
+        .route("/clinics/{clinic}/login/start", post(auth::login_start))
+        .route("/clinics/{clinic}/login/finish", post(auth::login_finish))
+        .route("/clinics/{clinic}/logout", post(auth::logout))
+        .route("/clinics/{clinic}/me", get(auth::me));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)

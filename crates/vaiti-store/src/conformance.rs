@@ -10,8 +10,9 @@
 //! check and the backend (`postgres::invite_expiry`). [`run_all`] runs every check in turn on one
 //! store, for a caller that has a store but no test harness around it.
 //!
-//! Checks use fresh random ids, so they neither see nor disturb each other's data; the one
-//! store-wide count (`delete_expired_sessions`) uses times no other check uses. The module is
+//! Checks use fresh random ids, so they neither see nor disturb each other's data; the store-wide
+//! counts (`delete_expired_sessions`, `delete_expired_pending_logins`) use times no other check
+//! uses. The module is
 //! compiled normally, not only under `cfg(test)`, so other crates' tests can reuse it.
 
 // Test-support code: a broken expectation should panic with a clear message, exactly as a test
@@ -31,7 +32,7 @@ use vaiti_core::{
     KeyId, KeyWrap, ObjectId, Recipient, RecordVersion, Role, Sealed, Session, UserId, WrapScope,
 };
 
-use crate::{PostgresStore, Result, SqliteStore, Store, StoreError, Write};
+use crate::{PendingLogin, PostgresStore, Result, SqliteStore, Store, StoreError, Write};
 
 /// The environment variable naming the PostgreSQL database the tests use.
 pub const TEST_DATABASE_URL_VAR: &str = "VAITI_TEST_DATABASE_URL";
@@ -70,6 +71,9 @@ macro_rules! conformance_tests {
             account_status,
             sessions,
             sessions_expire,
+            pending_logins,
+            pending_logins_expire,
+            concurrent_pending_login_takes,
             certificates,
             certificate_revocation,
             invites,
@@ -506,6 +510,16 @@ fn session(clinic: ClinicId, user: UserId, expires_at: i64) -> Session {
         clinic,
         user,
         created_at: T0,
+        expires_at,
+    }
+}
+
+fn pending_login(clinic: ClinicId, user: Option<UserId>, expires_at: i64) -> PendingLogin {
+    PendingLogin {
+        id: rnd(),
+        clinic,
+        user,
+        state: format!("server login state {}", ObjectId::from_bytes(rnd())).into_bytes(),
         expires_at,
     }
 }
@@ -1320,6 +1334,240 @@ pub async fn sessions_expire(store: Arc<dyn Store>) {
         Some(live),
         "live sessions stay"
     );
+}
+
+/// `put_pending_login` / `take_pending_login`: a round trip (with and without a user), single
+/// use, clinic isolation, and the preconditions (duplicate id, unknown clinic or account).
+pub async fn pending_logins(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let known = pending_login(w.clinic, Some(w.therapist.id), T0 + 60);
+    ok(
+        store.put_pending_login(&known).await,
+        "a known user's login",
+    );
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &known.id, T0 + 59)
+            .await
+            .unwrap(),
+        Some(known.clone()),
+        "taken just before expiry"
+    );
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &known.id, T0)
+            .await
+            .unwrap(),
+        None,
+        "a second take finds nothing"
+    );
+
+    let unknown = pending_login(w.clinic, None, T0 + 60);
+    ok(
+        store.put_pending_login(&unknown).await,
+        "an unknown login name's login",
+    );
+
+    let other = world(&*store).await;
+    assert_eq!(
+        store
+            .take_pending_login(other.clinic, &unknown.id, T0)
+            .await
+            .unwrap(),
+        None,
+        "a take naming another clinic"
+    );
+    assert_eq!(
+        store
+            .take_pending_login(new_clinic_id(), &unknown.id, T0)
+            .await
+            .unwrap(),
+        None,
+        "a take naming an unknown clinic"
+    );
+
+    let mut same_id = pending_login(other.clinic, None, T0 + 60);
+    same_id.id = unknown.id;
+    conflict(
+        store.put_pending_login(&same_id).await,
+        "a pending login whose id exists (in another clinic)",
+    );
+    let mut same_id = pending_login(w.clinic, Some(w.admin.id), T0 + 60);
+    same_id.id = unknown.id;
+    conflict(
+        store.put_pending_login(&same_id).await,
+        "a pending login whose id exists",
+    );
+
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &unknown.id, T0)
+            .await
+            .unwrap(),
+        Some(unknown.clone()),
+        "neither the other clinic's take nor the duplicates touched it"
+    );
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &unknown.id, T0)
+            .await
+            .unwrap(),
+        None,
+        "single use"
+    );
+
+    let nowhere = pending_login(new_clinic_id(), None, T0 + 60);
+    not_found(
+        store.put_pending_login(&nowhere).await,
+        "a pending login in an unknown clinic",
+    );
+    not_found(
+        store
+            .put_pending_login(&pending_login(w.clinic, Some(new_user_id()), T0 + 60))
+            .await,
+        "a pending login for an unknown account",
+    );
+    not_found(
+        store
+            .put_pending_login(&pending_login(w.clinic, Some(other.admin.id), T0 + 60))
+            .await,
+        "a pending login for another clinic's account",
+    );
+    assert_eq!(
+        store
+            .take_pending_login(nowhere.clinic, &nowhere.id, T0)
+            .await
+            .unwrap(),
+        None,
+        "nothing was stored"
+    );
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &rnd(), T0)
+            .await
+            .unwrap(),
+        None,
+        "an unknown id"
+    );
+
+    let debug = format!("{known:?}");
+    assert!(
+        !debug.contains("server login state")
+            && !debug.contains(&format!("{:?}", known.state))
+            && debug.contains(&known.state.len().to_string()),
+        "Debug prints the state's length, not its bytes: {debug}"
+    );
+}
+
+/// An expired pending login is deleted by a take, which returns `None`; and
+/// `delete_expired_pending_logins` deletes exactly those with `expires_at <= now` and counts them.
+pub async fn pending_logins_expire(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let expired = pending_login(w.clinic, Some(w.admin.id), T0 + 60);
+    store.put_pending_login(&expired).await.unwrap();
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &expired.id, T0 + 60)
+            .await
+            .unwrap(),
+        None,
+        "at expiry"
+    );
+    let mut again = expired.clone();
+    again.expires_at = T0 + 3600;
+    ok(
+        store.put_pending_login(&again).await,
+        "the expired take deleted the row, so its id is free again",
+    );
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &again.id, T0)
+            .await
+            .unwrap(),
+        Some(again)
+    );
+
+    // Times below zero: no other check makes pending logins that expire then.
+    const E: i64 = -1_000_000_000;
+    let old: Vec<PendingLogin> = (1..=3)
+        .map(|i| pending_login(w.clinic, None, E + i))
+        .collect();
+    for login in &old {
+        store.put_pending_login(login).await.unwrap();
+    }
+    let live = pending_login(w.clinic, Some(w.therapist.id), T0 + 3600);
+    store.put_pending_login(&live).await.unwrap();
+
+    assert_eq!(
+        store.delete_expired_pending_logins(E).await.unwrap(),
+        0,
+        "none expired yet"
+    );
+    assert_eq!(
+        store.delete_expired_pending_logins(E + 2).await.unwrap(),
+        2,
+        "expires_at <= now"
+    );
+    assert_eq!(
+        store.delete_expired_pending_logins(E + 2).await.unwrap(),
+        0,
+        "nothing left to delete"
+    );
+    for (login, left) in [(&old[0], false), (&old[1], false), (&old[2], true)] {
+        assert_eq!(
+            store
+                .take_pending_login(w.clinic, &login.id, i64::MIN)
+                .await
+                .unwrap(),
+            left.then(|| login.clone()),
+            "expires_at {}",
+            login.expires_at
+        );
+    }
+    assert_eq!(store.delete_expired_pending_logins(E + 3).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .take_pending_login(w.clinic, &live.id, T0)
+            .await
+            .unwrap(),
+        Some(live),
+        "live pending logins stay"
+    );
+}
+
+/// Several tasks taking one pending login at once: exactly one gets it, every round.
+pub async fn concurrent_pending_login_takes(store: Arc<dyn Store>) {
+    const TAKERS: usize = 4;
+    let w = world(&*store).await;
+    for round in 0..8 {
+        let login = pending_login(w.clinic, Some(w.therapist.id), T0 + 60);
+        store.put_pending_login(&login).await.unwrap();
+        let barrier = Arc::new(tokio::sync::Barrier::new(TAKERS));
+        let tasks: Vec<_> = (0..TAKERS)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                let barrier = Arc::clone(&barrier);
+                let (clinic, id) = (login.clinic, login.id);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.take_pending_login(clinic, &id, T0).await
+                })
+            })
+            .collect();
+        let mut taken = Vec::new();
+        for task in tasks {
+            match task.await.expect("taking task") {
+                Ok(Some(got)) => taken.push(got),
+                Ok(None) => {}
+                Err(e) => panic!("round {round}: a racing take failed: {e:?}"),
+            }
+        }
+        assert_eq!(
+            taken,
+            vec![login],
+            "round {round}: exactly one take gets it"
+        );
+    }
 }
 
 /// `PutCertificate` serials: 1, 2, 3 with no gaps, per user; `certificates` by user then serial.

@@ -173,6 +173,38 @@ pub enum Write {
     PutRecordVersion(RecordVersion),
 }
 
+/// A pending OPAQUE login: the server's state between the two login round trips, kept in the
+/// store because app servers are stateless. Single use ([`Store::take_pending_login`]) and
+/// short-lived.
+///
+/// `Debug` prints the length of `state`, never its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingLogin {
+    /// A random id, handed to the client with the first reply and sent back with the second.
+    pub id: [u8; 16],
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The account logging in; `None` for a login name with no account (answered like any
+    /// other so the reply does not reveal which names exist).
+    pub user: Option<UserId>,
+    /// The serialized opaque-ke `ServerLogin` state.
+    pub state: Vec<u8>,
+    /// Usable while `now < expires_at`.
+    pub expires_at: i64,
+}
+
+impl core::fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("id", &self.id)
+            .field("clinic", &self.clinic)
+            .field("user", &self.user)
+            .field("state_len", &self.state.len())
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// Storage for one server, hosting any number of clinics that share nothing: every read names
 /// its clinic, and no read returns another clinic's rows.
 #[async_trait]
@@ -210,6 +242,23 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
     /// Deletes sessions with `expires_at <= now`; returns how many.
     async fn delete_expired_sessions(&self, now: i64) -> Result<u64>;
+
+    /// Stores a pending OPAQUE login. Conflict if the id exists; NotFound if the clinic (or the
+    /// account, when `user` is set) does not exist in it. Not a [`Write`]: it is frequent and
+    /// independent of everything else, so it never needs to share a transaction.
+    async fn put_pending_login(&self, login: &PendingLogin) -> Result<()>;
+    /// Deletes the pending login with this id in `clinic` and returns it if `now < expires_at`;
+    /// an expired one is deleted all the same and `None` returned. Atomic and single use: of any
+    /// number of takes of one id, even concurrent ones, at most one returns it. A take naming
+    /// another clinic returns `None` and leaves the row alone.
+    async fn take_pending_login(
+        &self,
+        clinic: ClinicId,
+        id: &[u8; 16],
+        now: i64,
+    ) -> Result<Option<PendingLogin>>;
+    /// Deletes pending logins with `expires_at <= now`; returns how many.
+    async fn delete_expired_pending_logins(&self, now: i64) -> Result<u64>;
 
     /// Every certificate of a clinic, by user then serial.
     async fn certificates(&self, clinic: ClinicId) -> Result<Vec<Certificate>>;

@@ -25,7 +25,7 @@ use vaiti_core::{
     WrapScope,
 };
 
-use crate::{Result, StoreError, Write};
+use crate::{PendingLogin, Result, StoreError, Write};
 
 /// One bound parameter. NULLs keep their type because PostgreSQL needs one.
 #[derive(Debug)]
@@ -55,6 +55,7 @@ arg_from!(Bytes:
     &[u8] => |v| Some(v.to_vec()),
     [u8; 32] => |v| Some(v.to_vec()),
     &[u8; 32] => |v| Some(v.to_vec()),
+    &[u8; 16] => |v| Some(v.to_vec()),
     Sealed => |v| Some(v.0),
     Option<Sealed> => |v| v.map(|s| s.0),
     ClinicId => |v| Some(v.as_bytes().to_vec()),
@@ -260,6 +261,20 @@ macro_rules! forward_store {
             async fn delete_expired_sessions(&self, now: i64) -> $crate::Result<u64> {
                 self.inner.delete_expired_sessions(now).await
             }
+            async fn put_pending_login(&self, login: &$crate::PendingLogin) -> $crate::Result<()> {
+                self.inner.put_pending_login(login).await
+            }
+            async fn take_pending_login(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                id: &[u8; 16],
+                now: i64,
+            ) -> $crate::Result<Option<$crate::PendingLogin>> {
+                self.inner.take_pending_login(clinic, id, now).await
+            }
+            async fn delete_expired_pending_logins(&self, now: i64) -> $crate::Result<u64> {
+                self.inner.delete_expired_pending_logins(now).await
+            }
             async fn certificates(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -364,6 +379,11 @@ macro_rules! account_keys_columns {
 macro_rules! session_columns {
     () => {
         "token_hash, clinic_id, user_id, created_at, expires_at"
+    };
+}
+macro_rules! pending_login_columns {
+    () => {
+        "login_id, clinic_id, user_id, state, expires_at"
     };
 }
 macro_rules! certificate_columns {
@@ -1241,6 +1261,66 @@ where
         )
     }
 
+    /// One `INSERT`: the primary key refuses a duplicate id (Conflict) and the foreign keys a
+    /// missing clinic or account (NotFound), with no transaction around it.
+    pub(crate) async fn put_pending_login(&self, login: &PendingLogin) -> Result<()> {
+        let mut c = self.pool.acquire().await?;
+        insert(
+            &mut *c,
+            concat!(
+                "INSERT INTO pending_logins (",
+                pending_login_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5)"
+            ),
+            args![
+                &login.id,
+                login.clinic,
+                login.user,
+                login.state.clone(),
+                login.expires_at
+            ],
+            "pending login exists",
+        )
+        .await
+    }
+
+    /// One `DELETE ... RETURNING`, so taking is atomic on both backends: on PostgreSQL a second
+    /// concurrent delete waits for the first's row lock and then finds the row gone; on SQLite
+    /// writers are serialised. Expiry is checked on the returned row, so an expired row is
+    /// deleted too. `fetch_all` steps the statement to completion, so SQLite's autocommit
+    /// transaction ends before the connection goes back to the pool.
+    pub(crate) async fn take_pending_login(
+        &self,
+        clinic: ClinicId,
+        id: &[u8; 16],
+        now: i64,
+    ) -> Result<Option<PendingLogin>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = c
+            .fetch_all(
+                concat!(
+                    "DELETE FROM pending_logins WHERE login_id = $1 AND clinic_id = $2 RETURNING ",
+                    pending_login_columns!()
+                ),
+                args![id, clinic],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let login = pending_login_row(row)?;
+        Ok((now < login.expires_at).then_some(login))
+    }
+
+    pub(crate) async fn delete_expired_pending_logins(&self, now: i64) -> Result<u64> {
+        let mut c = self.pool.acquire().await?;
+        Ok(c.execute(
+            "DELETE FROM pending_logins WHERE expires_at <= $1",
+            args![now],
+        )
+        .await?)
+    }
+
     pub(crate) async fn certificates(&self, clinic: ClinicId) -> Result<Vec<Certificate>> {
         let mut c = self.pool.acquire().await?;
         let rows = c
@@ -1638,6 +1718,18 @@ fn session_row<R: Row>(r: &R) -> Result<Session> {
         clinic: id(r, "clinic_id", ClinicId::from_slice)?,
         user: id(r, "user_id", UserId::from_slice)?,
         created_at: int(r, "created_at")?,
+        expires_at: int(r, "expires_at")?,
+    })
+}
+
+fn pending_login_row<R: Row>(r: &R) -> Result<PendingLogin> {
+    Ok(PendingLogin {
+        id: blob(r, "login_id")?
+            .try_into()
+            .map_err(|_| malformed("login_id"))?,
+        clinic: id(r, "clinic_id", ClinicId::from_slice)?,
+        user: opt_id(r, "user_id", UserId::from_slice)?,
+        state: blob(r, "state")?,
         expires_at: int(r, "expires_at")?,
     })
 }

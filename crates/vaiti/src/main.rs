@@ -108,12 +108,16 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                     format!("opening the data directory {}", args.data.display())
                 })?),
             };
+        let token_hash = clinic_creation_token(&args.data)?;
+        let state = AppState::new(store, Some(token_hash), vaiti_server::system_clock())
+            .await
+            .context("preparing the server state")?;
         let scheme = if matches!(config.transport, Transport::Tls { .. }) {
             "https"
         } else {
             "http"
         };
-        vaiti_server::serve(config, AppState { store }, shutdown_signal(), |addr| {
+        vaiti_server::serve(config, state, shutdown_signal(), |addr| {
             // One line on stdout that scripts and tests can read; logs go to stderr.
             println!("vaiti: listening on {scheme}://{addr}");
         })
@@ -121,6 +125,54 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// The operator's clinic-creation token: read from `DATA/clinic-creation-token`, or made there
+/// (owner-only) on the first start. Only whoever can read the server's data directory can create
+/// clinics. Returns the SHA-256 the server compares against.
+fn clinic_creation_token(data: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let path = data.join("clinic-creation-token");
+    let token = match std::fs::read_to_string(&path) {
+        Ok(t) => t.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(data)
+                .with_context(|| format!("creating {}", data.display()))?;
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes)
+                .map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
+            let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+            write_private(&path, token.as_bytes())?;
+            tracing::info!(path = %path.display(), "created the clinic-creation token");
+            token
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    if token.len() < 32 {
+        bail!(
+            "{} holds no usable token (delete it to make a new one)",
+            path.display()
+        );
+    }
+    Ok(sha2::Sha256::digest(token.as_bytes()).into())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

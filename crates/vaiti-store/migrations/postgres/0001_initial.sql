@@ -74,6 +74,24 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 CREATE INDEX sessions_by_user ON sessions (clinic_id, user_id);
 
+-- Pending OPAQUE logins: the serialized server state kept between the two login round trips
+-- (app servers are stateless). Short-lived and single use: taken (deleted) by the second round
+-- trip, or swept after expires_at. The id is random, so it is the key on its own, like a
+-- session's token hash; reads still name the clinic.
+-- user_id is NULL for a login name with no account (OPAQUE answers it like any other, so the
+-- reply does not reveal which names exist). The composite foreign key is checked only when
+-- user_id is set (MATCH SIMPLE, the default in both databases), so a known user still cannot
+-- point into another clinic.
+CREATE TABLE pending_logins (
+    login_id BYTEA NOT NULL PRIMARY KEY CHECK (octet_length(login_id) = 16),
+    clinic_id BYTEA NOT NULL REFERENCES clinics (clinic_id),
+    user_id BYTEA,
+    state BYTEA NOT NULL,
+    expires_at BIGINT NOT NULL,
+    FOREIGN KEY (clinic_id, user_id) REFERENCES accounts (clinic_id, user_id)
+);
+CREATE INDEX pending_logins_by_expiry ON pending_logins (expires_at);
+
 CREATE TABLE certificates (
     clinic_id BYTEA NOT NULL,
     user_id BYTEA NOT NULL,

@@ -1,0 +1,494 @@
+//! Accounts: OPAQUE registration and login, sessions, clinic creation, and the authenticated
+//! caller extractor. See `docs/protocol.md`.
+//!
+//! The server never sees a password or a Secret Key: OPAQUE gives it only a registration record,
+//! and the client's keys arrive sealed under keys derived from both secrets.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
+use vaiti_core::{
+    Account, AccountKeys, AccountKind, AccountStatus, Certificate, Clinic, ClinicId, KeyWrap,
+    Recipient, Role, Sealed, Session, UserId, WrapScope,
+};
+use vaiti_opaque::opaque_ke::{
+    CredentialFinalization, CredentialRequest, RegistrationRequest, RegistrationUpload,
+    ServerLogin, ServerLoginParameters, ServerRegistration,
+};
+use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
+use vaiti_store::{PendingLogin, Write};
+
+use vaiti_core::api::{
+    ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart, Me,
+    RegisterResponse, RegisterStart,
+};
+
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// How long a staff session lasts: a working day.
+pub const STAFF_SESSION_S: i64 = 12 * 60 * 60;
+/// How long a patient session lasts.
+pub const PATIENT_SESSION_S: i64 = 60 * 60;
+/// How long the server waits between the two login messages.
+pub const PENDING_LOGIN_S: i64 = 60;
+/// The header that carries the operator's clinic-creation token.
+pub const CLINIC_CREATION_HEADER: &str = "x-vaiti-clinic-creation-token";
+
+const XWING_PUBLIC_KEY_LEN: usize = 1216;
+const ED25519_PUBLIC_KEY_LEN: usize = 32;
+const MAX_LOGIN_LEN: usize = 254;
+const MAX_DISPLAY_NAME_LEN: usize = 200;
+
+/// OPAQUE's credential identifier for an account: clinic id || user id.
+fn credential_id(clinic: ClinicId, user: UserId) -> [u8; 32] {
+    let mut id = [0u8; 32];
+    id[..16].copy_from_slice(clinic.as_bytes());
+    id[16..].copy_from_slice(user.as_bytes());
+    id
+}
+
+/// A stable stand-in identifier for a login name that does not exist, so an unknown name is
+/// answered exactly like a wrong password (no account enumeration).
+fn unknown_credential_id(clinic: ClinicId, login: &str) -> [u8; 32] {
+    let digest = Sha256::new()
+        .chain_update(b"vaiti v1 unknown login")
+        .chain_update(clinic.as_bytes())
+        .chain_update(login.as_bytes())
+        .finalize();
+    let mut id = [0u8; 32];
+    id[..16].copy_from_slice(clinic.as_bytes());
+    id[16..].copy_from_slice(&digest[..16]);
+    id
+}
+
+fn login_failed() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "login_failed",
+        "wrong login name, password or Secret Key",
+    )
+}
+
+fn malformed(what: &str) -> ApiError {
+    ApiError::bad_request(format!("malformed {what}"))
+}
+
+/// First round of OPAQUE registration, for a new account only (an existing account changes its
+/// password through an authenticated route). Stateless.
+pub(crate) async fn register_start(
+    State(state): State<AppState>,
+    Json(req): Json<RegisterStart>,
+) -> Result<axum::Json<RegisterResponse>, ApiError> {
+    if state.store.account(req.clinic, req.user).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this account is already registered",
+        ));
+    }
+    let request = RegistrationRequest::<Suite>::deserialize(req.request.as_bytes())
+        .map_err(|_| malformed("registration request"))?;
+    let response = ServerRegistration::<Suite>::start(
+        &state.opaque,
+        request,
+        &credential_id(req.clinic, req.user),
+    )
+    .map_err(|_| malformed("registration request"))?;
+    Ok(axum::Json(RegisterResponse {
+        response: Sealed(response.message.serialize().to_vec()),
+    }))
+}
+
+/// Checks the shape of an email-like staff login name (the mailbox itself is the clinic's affair).
+pub(crate) fn check_staff_login(login: &str) -> Result<(), ApiError> {
+    let ok = login.len() <= MAX_LOGIN_LEN
+        && login
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !login.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("the login must be an email address"))
+    }
+}
+
+pub(crate) fn check_account_keys(keys: &AccountKeys) -> Result<(), ApiError> {
+    if keys.encryption_public_key.as_bytes().len() != XWING_PUBLIC_KEY_LEN
+        || keys.verifying_key.as_bytes().len() != ED25519_PUBLIC_KEY_LEN
+    {
+        return Err(ApiError::bad_request(
+            "the account's public keys have the wrong length",
+        ));
+    }
+    let sealed = [
+        &keys.wrapped_account_key,
+        &keys.wrapped_decryption_key,
+        &keys.wrapped_signing_key,
+        &keys.wrapped_cache_key,
+        &keys.root_pin,
+    ];
+    if sealed
+        .iter()
+        .any(|s| s.as_bytes().is_empty() || s.as_bytes().len() > 4096)
+    {
+        return Err(ApiError::bad_request(
+            "the account's sealed keys are missing or too large",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a clinic with its first admin, in one transaction. Only the operator, who holds the
+/// clinic-creation token, may do this.
+pub(crate) async fn create_clinic(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Json(req): Json<CreateClinic>,
+) -> Result<(StatusCode, axum::Json<ClinicCreated>), ApiError> {
+    let Some(expected) = state.clinic_creation_token_hash else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this server does not create clinics",
+        ));
+    };
+    let presented = headers
+        .get(CLINIC_CREATION_HEADER)
+        .map(|v| Sha256::digest(v.as_bytes()));
+    if !presented.is_some_and(|p| bool::from(p.as_slice().ct_eq(&expected))) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "a valid clinic-creation token is required (the operator finds it in the server's data directory)",
+        ));
+    }
+    check_staff_login(&req.admin.login)?;
+    if req
+        .admin
+        .display_name
+        .as_ref()
+        .is_some_and(|n| n.len() > MAX_DISPLAY_NAME_LEN)
+    {
+        return Err(ApiError::bad_request("the display name is too long"));
+    }
+    check_account_keys(&req.admin.keys)?;
+    let upload = RegistrationUpload::<Suite>::deserialize(req.admin.opaque_upload.as_bytes())
+        .map_err(|_| malformed("OPAQUE registration"))?;
+    let record = ServerRegistration::<Suite>::finish(upload)
+        .serialize()
+        .to_vec();
+    let now = state.now();
+    let admin = req.admin.id;
+    // The root key goes to the admin and to escrow, and nowhere else.
+    let recipients_ok = req.root_wraps.iter().all(|w| {
+        w.scope == WrapScope::Root
+            && match w.recipient {
+                Recipient::User { user } => user == admin,
+                Recipient::Escrow => true,
+            }
+    }) && req
+        .root_wraps
+        .iter()
+        .any(|w| w.recipient == Recipient::Escrow)
+        && req
+            .root_wraps
+            .iter()
+            .any(|w| w.recipient == Recipient::User { user: admin });
+    if !recipients_ok {
+        return Err(ApiError::bad_request(
+            "the root key must be wrapped to the first admin and to escrow",
+        ));
+    }
+    let mut writes = vec![
+        Write::CreateClinic(Clinic {
+            id: req.id,
+            manifest: req.manifest,
+            manifest_signature: req.manifest_signature,
+            manifest_version: 1,
+            created_at: now,
+        }),
+        Write::CreateAccount {
+            account: Account {
+                clinic: req.id,
+                id: admin,
+                kind: AccountKind::Staff,
+                login: req.admin.login,
+                display_name: req.admin.display_name,
+                roles: vec![Role::Admin],
+                branches: Vec::new(),
+                status: AccountStatus::Active,
+                created_at: now,
+            },
+            keys: req.admin.keys,
+            opaque_record: record,
+        },
+        Write::PutCertificate(Certificate {
+            clinic: req.id,
+            user: admin,
+            serial: 1,
+            body: req.certificate.body,
+            signature: req.certificate.signature,
+            issuer_key: req.certificate.issuer_key,
+            expires_at: req.certificate.expires_at,
+            revoked_at: None,
+        }),
+    ];
+    writes.extend(req.root_wraps.into_iter().map(|w| {
+        Write::PutKeyWrap(KeyWrap {
+            clinic: req.id,
+            scope: w.scope,
+            recipient: w.recipient,
+            recipient_key: w.recipient_key,
+            wrap: w.wrap,
+            signature: w.signature,
+            wrapped_by: admin,
+            created_at: now,
+        })
+    }));
+    state.store.apply(writes).await?;
+    tracing::info!(clinic = %req.id, admin = %admin, "clinic created");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(ClinicCreated {
+            clinic: req.id,
+            admin,
+        }),
+    ))
+}
+
+/// First round of an OPAQUE login.
+pub(crate) async fn login_start(
+    State(state): State<AppState>,
+    Path(clinic): Path<ClinicId>,
+    Json(req): Json<LoginStart>,
+) -> Result<axum::Json<LoginChallenge>, ApiError> {
+    if req.login.is_empty() || req.login.len() > MAX_LOGIN_LEN {
+        return Err(ApiError::bad_request("the login name is empty or too long"));
+    }
+    let now = state.now();
+    if !state
+        .login_limiter
+        .allow(clinic.as_bytes(), &req.login, now)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many login attempts; wait a minute and try again",
+        ));
+    }
+    if state.store.clinic(clinic).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    let account = state
+        .store
+        .account_by_login(clinic, &req.login)
+        .await?
+        .filter(|a| a.status == AccountStatus::Active);
+    let (user, record, cred_id) = match account {
+        Some(a) => {
+            let record = state.store.opaque_record(clinic, a.id).await?;
+            let record = match record {
+                Some(r) => Some(ServerRegistration::<Suite>::deserialize(&r).map_err(|_| {
+                    ApiError::internal(format!("corrupt OPAQUE record for {}", a.id))
+                })?),
+                None => None,
+            };
+            (Some(a.id), record, credential_id(clinic, a.id))
+        }
+        None => (None, None, unknown_credential_id(clinic, &req.login)),
+    };
+    let request = CredentialRequest::<Suite>::deserialize(req.request.as_bytes())
+        .map_err(|_| malformed("login request"))?;
+    let started = ServerLogin::start(
+        &mut OsRng,
+        &state.opaque,
+        record,
+        request,
+        &cred_id,
+        ServerLoginParameters::default(),
+    )
+    .map_err(|_| malformed("login request"))?;
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id)
+        .map_err(|_| ApiError::internal("OS random number generator failed"))?;
+    state
+        .store
+        .put_pending_login(&PendingLogin {
+            id,
+            clinic,
+            user,
+            state: started.state.serialize().to_vec(),
+            expires_at: now + PENDING_LOGIN_S,
+        })
+        .await?;
+    Ok(axum::Json(LoginChallenge {
+        login_id: URL_SAFE_NO_PAD.encode(id),
+        response: Sealed(started.message.serialize().to_vec()),
+    }))
+}
+
+/// Second round of an OPAQUE login: on success, a new session.
+pub(crate) async fn login_finish(
+    State(state): State<AppState>,
+    Path(clinic): Path<ClinicId>,
+    Json(req): Json<LoginFinish>,
+) -> Result<axum::Json<LoggedIn>, ApiError> {
+    let id: [u8; 16] = URL_SAFE_NO_PAD
+        .decode(req.login_id.as_bytes())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| malformed("login id"))?;
+    let now = state.now();
+    let pending = state
+        .store
+        .take_pending_login(clinic, &id, now)
+        .await?
+        .ok_or_else(login_failed)?;
+    let server_login = ServerLogin::<Suite>::deserialize(&pending.state)
+        .map_err(|_| ApiError::internal("corrupt pending login state"))?;
+    let finalization = CredentialFinalization::<Suite>::deserialize(req.finalization.as_bytes())
+        .map_err(|_| login_failed())?;
+    server_login
+        .finish(finalization, ServerLoginParameters::default())
+        .map_err(|_| login_failed())?;
+    let user = pending.user.ok_or_else(login_failed)?;
+    let account = state
+        .store
+        .account(clinic, user)
+        .await?
+        .ok_or_else(login_failed)?;
+    if account.status != AccountStatus::Active {
+        return Err(login_failed());
+    }
+    let mut token = [0u8; 32];
+    getrandom::fill(&mut token)
+        .map_err(|_| ApiError::internal("OS random number generator failed"))?;
+    let lifetime = match account.kind {
+        AccountKind::Staff => STAFF_SESSION_S,
+        AccountKind::Patient => PATIENT_SESSION_S,
+    };
+    let session = Session {
+        token_hash: Sha256::digest(token).into(),
+        clinic,
+        user,
+        created_at: now,
+        expires_at: now + lifetime,
+    };
+    state.store.create_session(&session).await?;
+    tracing::info!(clinic = %clinic, user = %user, "login");
+    Ok(axum::Json(LoggedIn {
+        token: URL_SAFE_NO_PAD.encode(token),
+        user,
+        expires_at: session.expires_at,
+    }))
+}
+
+/// The caller of an authenticated request: a live session of an active account, for the clinic
+/// named in the path.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The session.
+    pub session: Session,
+    /// The account.
+    pub account: Account,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthenticated = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in again: the session is missing or has ended",
+            )
+        };
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim().as_bytes()).ok())
+            .ok_or_else(unauthenticated)?;
+        let hash: [u8; 32] = Sha256::digest(&token).into();
+        let session = state
+            .store
+            .session(&hash, state.now())
+            .await?
+            .ok_or_else(unauthenticated)?;
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        let path_clinic = params
+            .get("clinic")
+            .and_then(|c| c.parse::<ClinicId>().ok());
+        if path_clinic != Some(session.clinic) {
+            // A session works only for its own clinic; say nothing about the other one.
+            return Err(ApiError::not_found());
+        }
+        let account = state
+            .store
+            .account(session.clinic, session.user)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active)
+            .ok_or_else(unauthenticated)?;
+        Ok(Caller { session, account })
+    }
+}
+
+/// Ends the caller's session.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .delete_session(&caller.session.token_hash)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's account, sealed keys, certificates and the clinic manifest.
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Me>, ApiError> {
+    let clinic = caller.session.clinic;
+    let user = caller.session.user;
+    let keys = state
+        .store
+        .account_keys(clinic, user)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("account {user} has no keys")))?;
+    let certificates = state
+        .store
+        .certificates(clinic)
+        .await?
+        .into_iter()
+        .filter(|c| c.user == user)
+        .collect();
+    let clinic_row = state
+        .store
+        .clinic(clinic)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(axum::Json(Me {
+        account: caller.account,
+        keys,
+        certificates,
+        clinic: clinic_row,
+    }))
+}

@@ -1,0 +1,83 @@
+//! What every handler can reach: the store, the OPAQUE server setup, the clock, and limits.
+
+use std::sync::Arc;
+
+use vaiti_opaque::opaque_ke::ServerSetup;
+use vaiti_opaque::{OsRng, VaitiOpaqueSuite};
+use vaiti_store::Store;
+
+use crate::limiter::LoginLimiter;
+
+/// The name of the OPAQUE server setup among the store's server secrets.
+const OPAQUE_SETUP: &str = "opaque-setup";
+
+/// Where the current time comes from (seconds since the Unix epoch); tests substitute their own.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    })
+}
+
+/// Shared state of the API.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The OPAQUE server setup (OPRF seed and server key pair), one per server installation.
+    pub(crate) opaque: Arc<ServerSetup<VaitiOpaqueSuite>>,
+    /// SHA-256 of the operator's clinic-creation token; `None` disables clinic creation.
+    pub(crate) clinic_creation_token_hash: Option<[u8; 32]>,
+    pub(crate) clock: Clock,
+    pub(crate) login_limiter: Arc<LoginLimiter>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] vaiti_store::StoreError),
+    /// The stored OPAQUE setup is unreadable (a corrupted or foreign database).
+    #[error("the stored OPAQUE server setup is corrupted")]
+    CorruptOpaqueSetup,
+}
+
+impl AppState {
+    /// Builds the state over `store`, creating the OPAQUE server setup on the first start (every
+    /// later start, and every other app server on the same database, reads the same one).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clinic_creation_token_hash: Option<[u8; 32]>,
+        clock: Clock,
+    ) -> Result<Self, StartError> {
+        let fresh = ServerSetup::<VaitiOpaqueSuite>::new(&mut OsRng)
+            .serialize()
+            .to_vec();
+        let stored = store.init_server_secret(OPAQUE_SETUP, &fresh).await?;
+        let opaque = ServerSetup::<VaitiOpaqueSuite>::deserialize(&stored)
+            .map_err(|_| StartError::CorruptOpaqueSetup)?;
+        Ok(Self {
+            store,
+            opaque: Arc::new(opaque),
+            clinic_creation_token_hash,
+            clock,
+            login_limiter: Arc::new(LoginLimiter::default()),
+        })
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+}

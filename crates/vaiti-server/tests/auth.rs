@@ -1,0 +1,539 @@
+//! Accounts through the HTTP API, driven with `oneshot` on a real SQLite store: clinic creation,
+//! OPAQUE registration and login, sessions, and the ways each is refused.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use tower::ServiceExt as _;
+use vaiti_core::{ClinicId, UserId};
+use vaiti_opaque::opaque_ke::{
+    ClientLogin, ClientLoginFinishParameters, ClientRegistration,
+    ClientRegistrationFinishParameters, CredentialResponse, RegistrationResponse,
+};
+use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
+use vaiti_server::{AppState, CLINIC_CREATION_HEADER};
+use vaiti_store::SqliteStore;
+
+const TOKEN: &str = "operator-token-operator-token-operator-token";
+
+struct Harness {
+    app: axum::Router,
+    now: Arc<AtomicI64>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn harness_with(token: Option<&str>) -> Harness {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let dir = std::env::temp_dir().join(format!("vaiti-auth-test-{}", u64::from_le_bytes(r)));
+    let store = Arc::new(SqliteStore::open(&dir).await.unwrap());
+    let now = Arc::new(AtomicI64::new(1_800_000_000));
+    let clock_now = now.clone();
+    let state = AppState::new(
+        store,
+        token.map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
+        Arc::new(move || clock_now.load(Ordering::SeqCst)),
+    )
+    .await
+    .unwrap();
+    Harness {
+        app: vaiti_server::router(state),
+        now,
+        dir,
+    }
+}
+
+async fn harness() -> Harness {
+    harness_with(Some(TOKEN)).await
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(s: &Value) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.as_str().unwrap())
+        .unwrap()
+}
+
+impl Harness {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string()))
+                .unwrap(),
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, value)
+    }
+
+    /// Registers with OPAQUE and creates a clinic whose first admin logs in as `email`.
+    async fn create_clinic(
+        &self,
+        clinic: ClinicId,
+        admin: UserId,
+        email: &str,
+        password: &[u8],
+    ) -> (StatusCode, Value) {
+        let upload = self.register(clinic, admin, password).await;
+        let body = clinic_body(clinic, admin, email, &upload);
+        self.call(
+            "POST",
+            "/api/v1/clinics",
+            Some(body),
+            &[(CLINIC_CREATION_HEADER, TOKEN)],
+        )
+        .await
+    }
+
+    async fn register(&self, clinic: ClinicId, user: UserId, password: &[u8]) -> Vec<u8> {
+        let start = ClientRegistration::<Suite>::start(&mut OsRng, password).unwrap();
+        let (status, resp) = self
+            .call(
+                "POST",
+                "/api/v1/opaque/register",
+                Some(json!({ "clinic": clinic, "user": user, "request": b64(&start.message.serialize()) })),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{resp}");
+        let response =
+            RegistrationResponse::<Suite>::deserialize(&unb64(&resp["response"])).unwrap();
+        let finish = start
+            .state
+            .finish(
+                &mut OsRng,
+                password,
+                response,
+                ClientRegistrationFinishParameters::default(),
+            )
+            .unwrap();
+        finish.message.serialize().to_vec()
+    }
+
+    /// Runs both login rounds; returns the finish status and body.
+    async fn login(&self, clinic: ClinicId, login: &str, password: &[u8]) -> (StatusCode, Value) {
+        let start = ClientLogin::<Suite>::start(&mut OsRng, password).unwrap();
+        let (status, challenge) = self
+            .call(
+                "POST",
+                &format!("/api/v1/clinics/{clinic}/login/start"),
+                Some(json!({ "login": login, "request": b64(&start.message.serialize()) })),
+                &[],
+            )
+            .await;
+        if status != StatusCode::OK {
+            return (status, challenge);
+        }
+        let response =
+            CredentialResponse::<Suite>::deserialize(&unb64(&challenge["response"])).unwrap();
+        // A wrong password already fails on the client: send garbage then, as an attacker would.
+        let finalization = match start.state.finish(
+            &mut OsRng,
+            password,
+            response,
+            ClientLoginFinishParameters::default(),
+        ) {
+            Ok(done) => done.message.serialize().to_vec(),
+            Err(_) => vec![0u8; 64],
+        };
+        self.call(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/login/finish"),
+            Some(json!({ "login_id": challenge["login_id"], "finalization": b64(&finalization) })),
+            &[],
+        )
+        .await
+    }
+}
+
+fn fake_keys() -> Value {
+    json!({
+        "wrapped_account_key": b64(&[1; 129]),
+        "wrapped_decryption_key": b64(&[2; 129]),
+        "wrapped_signing_key": b64(&[3; 129]),
+        "wrapped_cache_key": b64(&[4; 129]),
+        "root_pin": b64(&[5; 129]),
+        "encryption_public_key": b64(&[6; 1216]),
+        "verifying_key": b64(&[7; 32]),
+    })
+}
+
+fn clinic_body(clinic: ClinicId, admin: UserId, email: &str, upload: &[u8]) -> Value {
+    json!({
+        "id": clinic,
+        "manifest": b64(b"{\"v\":1}"),
+        "manifest_signature": b64(&[8; 65]),
+        "admin": {
+            "id": admin,
+            "login": email,
+            "display_name": "Aino Admin",
+            "keys": fake_keys(),
+            "opaque_upload": b64(upload),
+        },
+        "certificate": { "body": b64(b"{\"v\":1}"), "signature": b64(&[9; 65]), "issuer_key": "00112233445566778899aabbccddeeff", "expires_at": 1_900_000_000 },
+        "root_wraps": [
+            { "scope": { "type": "root" }, "recipient": { "type": "user", "user": admin }, "recipient_key": "0102030405060708090a0b0c0d0e0f10", "wrap": b64(&[10; 1243]), "signature": b64(&[11; 65]) },
+            { "scope": { "type": "root" }, "recipient": { "type": "escrow" }, "recipient_key": "1102030405060708090a0b0c0d0e0f10", "wrap": b64(&[12; 1243]), "signature": b64(&[13; 65]) },
+        ],
+    })
+}
+
+fn ids() -> (ClinicId, UserId) {
+    (ClinicId::generate().unwrap(), UserId::generate().unwrap())
+}
+
+#[tokio::test]
+async fn create_clinic_log_in_see_own_account_and_log_out() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    let (status, body) = h
+        .create_clinic(
+            clinic,
+            admin,
+            "aino@clinic.example",
+            b"pw and secret key input",
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["clinic"], json!(clinic));
+
+    let (status, session) = h
+        .login(clinic, "aino@clinic.example", b"pw and secret key input")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"], json!(admin));
+    assert_eq!(
+        session["expires_at"],
+        json!(1_800_000_000i64 + vaiti_server::STAFF_SESSION_S)
+    );
+    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+
+    let (status, me) = h
+        .call("GET", &format!("/api/v1/clinics/{clinic}/me"), None, &auth)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["account"]["login"], "aino@clinic.example");
+    assert_eq!(me["account"]["roles"], json!(["admin"]));
+    assert_eq!(me["keys"]["verifying_key"], json!(b64(&[7; 32])));
+    assert_eq!(me["certificates"].as_array().unwrap().len(), 1);
+    assert_eq!(me["clinic"]["manifest_version"], 1);
+
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/logout"),
+            None,
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) = h
+        .call("GET", &format!("/api/v1/clinics/{clinic}/me"), None, &auth)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["error"]["code"], "unauthenticated");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_name_look_the_same() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    assert_eq!(
+        h.create_clinic(clinic, admin, "aino@clinic.example", b"right")
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let wrong = h.login(clinic, "aino@clinic.example", b"wrong").await;
+    let unknown = h.login(clinic, "nobody@clinic.example", b"right").await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong, unknown,
+        "an unknown login name must be indistinguishable from a wrong password"
+    );
+    assert_eq!(wrong.1["error"]["code"], "login_failed");
+}
+
+#[tokio::test]
+async fn a_login_attempt_is_single_use_and_expires() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+        .await;
+    let start = ClientLogin::<Suite>::start(&mut OsRng, b"pw").unwrap();
+    let (_, challenge) = h
+        .call(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/login/start"),
+            Some(json!({ "login": "aino@clinic.example", "request": b64(&start.message.serialize()) })),
+            &[],
+        )
+        .await;
+    let response =
+        CredentialResponse::<Suite>::deserialize(&unb64(&challenge["response"])).unwrap();
+    let done = start
+        .state
+        .finish(
+            &mut OsRng,
+            b"pw",
+            response,
+            ClientLoginFinishParameters::default(),
+        )
+        .unwrap();
+    let finish = json!({ "login_id": challenge["login_id"], "finalization": b64(&done.message.serialize()) });
+    let path = format!("/api/v1/clinics/{clinic}/login/finish");
+    // Too late: the pending login expired.
+    h.now
+        .fetch_add(vaiti_server::PENDING_LOGIN_S, Ordering::SeqCst);
+    assert_eq!(
+        h.call("POST", &path, Some(finish.clone()), &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // And a fresh, successful one cannot be replayed.
+    let (status, _) = h.login(clinic, "aino@clinic.example", b"pw").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        h.call("POST", &path, Some(finish), &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn sessions_expire_and_work_only_for_their_clinic() {
+    let h = harness().await;
+    let (a, admin_a) = ids();
+    let (b, admin_b) = ids();
+    h.create_clinic(a, admin_a, "aino@a.example", b"pw-a").await;
+    h.create_clinic(b, admin_b, "bea@b.example", b"pw-b").await;
+    let (_, session) = h.login(a, "aino@a.example", b"pw-a").await;
+    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/clinics/{a}/me"), None, &auth)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Clinic A's session says nothing about clinic B.
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/clinics/{b}/me"), None, &auth)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    // Clinic B's admin is not a login name in clinic A.
+    assert_eq!(
+        h.login(a, "bea@b.example", b"pw-b").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // After a working day the session is over.
+    h.now
+        .fetch_add(vaiti_server::STAFF_SESSION_S, Ordering::SeqCst);
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/clinics/{a}/me"), None, &auth)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // Garbage tokens and missing headers are refused the same way.
+    for header in ["Bearer", "Bearer !!!", "Basic abc", "Bearer AAAA"] {
+        let (status, _) = h
+            .call(
+                "GET",
+                &format!("/api/v1/clinics/{a}/me"),
+                None,
+                &[("authorization", header)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}");
+    }
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/clinics/{a}/me"), None, &[])
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn only_the_operator_creates_clinics_and_only_once() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    let upload = h.register(clinic, admin, b"pw").await;
+    let body = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    let (status, err) = h
+        .call("POST", "/api/v1/clinics", Some(body.clone()), &[])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(err["error"]["code"], "forbidden");
+    let wrong = [(CLINIC_CREATION_HEADER, "not-the-token")];
+    assert_eq!(
+        h.call("POST", "/api/v1/clinics", Some(body.clone()), &wrong)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let ok = [(CLINIC_CREATION_HEADER, TOKEN)];
+    assert_eq!(
+        h.call("POST", "/api/v1/clinics", Some(body.clone()), &ok)
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        h.call("POST", "/api/v1/clinics", Some(body), &ok).await.0,
+        StatusCode::CONFLICT
+    );
+    // Registering again for an existing account is refused: it would be an OPRF oracle for it.
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, b"pw").unwrap();
+    let again =
+        json!({ "clinic": clinic, "user": admin, "request": b64(&start.message.serialize()) });
+    assert_eq!(
+        h.call("POST", "/api/v1/opaque/register", Some(again), &[])
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+
+    let disabled = harness_with(None).await;
+    let (clinic, admin) = ids();
+    let upload = disabled.register(clinic, admin, b"pw").await;
+    let body = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    assert_eq!(
+        disabled
+            .call("POST", "/api/v1/clinics", Some(body), &ok)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn malformed_clinic_creation_is_refused_and_writes_nothing() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    let upload = h.register(clinic, admin, b"pw").await;
+    let ok = [(CLINIC_CREATION_HEADER, TOKEN)];
+    let mut cases = Vec::new();
+    let mut c = clinic_body(clinic, admin, "not an email", &upload);
+    cases.push(("login is not an email", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["root_wraps"].as_array_mut().unwrap().pop();
+    cases.push(("no escrow wrap", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["root_wraps"][0]["recipient"]["user"] = json!(UserId::generate().unwrap());
+    cases.push(("root key wrapped to a stranger", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["admin"]["keys"]["verifying_key"] = json!(b64(&[1; 31]));
+    cases.push(("short public key", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["admin"]["opaque_upload"] = json!(b64(b"garbage"));
+    cases.push(("garbage OPAQUE upload", c.clone()));
+    for (what, body) in cases {
+        let (status, err) = h.call("POST", "/api/v1/clinics", Some(body), &ok).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {err}");
+        assert!(err["error"]["message"].is_string(), "{what}");
+    }
+    // Nothing was written: the well-formed request still succeeds with the same ids.
+    let (status, _) = h
+        .call(
+            "POST",
+            "/api/v1/clinics",
+            Some(clinic_body(clinic, admin, "aino@clinic.example", &upload)),
+            &ok,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_error_shape() {
+    let h = harness().await;
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/opaque/register")
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(
+        &axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    let huge = "x".repeat(vaiti_server::MAX_BODY_BYTES + 1);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/opaque/register")
+        .header("content-type", "application/json")
+        .body(Body::from(format!("{{\"pad\":\"{huge}\"}}")))
+        .unwrap();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn login_attempts_are_rate_limited_per_name() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+        .await;
+    for _ in 0..vaiti_server::limiter::PER_NAME {
+        assert_eq!(
+            h.login(clinic, "aino@clinic.example", b"guess").await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, err) = h.login(clinic, "aino@clinic.example", b"pw").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(err["error"]["code"], "rate_limited");
+    // A minute later the right password works again.
+    h.now
+        .fetch_add(vaiti_server::limiter::WINDOW_S, Ordering::SeqCst);
+    assert_eq!(
+        h.login(clinic, "aino@clinic.example", b"pw").await.0,
+        StatusCode::OK
+    );
+}
