@@ -9,6 +9,7 @@ use crate::model::{Account, AccountKeys, Certificate, Clinic, Recipient, Sealed,
 
 /// `POST /api/v1/opaque/register` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterStart {
     /// The clinic of the new account.
     pub clinic: ClinicId,
@@ -20,6 +21,7 @@ pub struct RegisterStart {
 
 /// `POST /api/v1/opaque/register` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     /// OPAQUE `RegistrationResponse`.
     pub response: Sealed,
@@ -27,6 +29,7 @@ pub struct RegisterResponse {
 
 /// The first admin, as sent with a new clinic.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewAdmin {
     /// The admin's user id, chosen by the client.
     pub id: UserId,
@@ -42,6 +45,7 @@ pub struct NewAdmin {
 
 /// A certificate as sent by a client (the server fills in clinic, user and serial).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCertificate {
     /// The certificate body as signed.
     pub body: Sealed,
@@ -55,6 +59,7 @@ pub struct NewCertificate {
 
 /// A key wrap as sent by a client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewWrap {
     /// What the wrap carries.
     pub scope: WrapScope,
@@ -70,6 +75,7 @@ pub struct NewWrap {
 
 /// `POST /api/v1/clinics` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateClinic {
     /// The new clinic's id, chosen by the client.
     pub id: ClinicId,
@@ -87,6 +93,7 @@ pub struct CreateClinic {
 
 /// `POST /api/v1/clinics` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClinicCreated {
     /// The clinic.
     pub clinic: ClinicId,
@@ -96,6 +103,7 @@ pub struct ClinicCreated {
 
 /// `POST /api/v1/clinics/{clinic}/login/start` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginStart {
     /// A staff email or a patient handle.
     pub login: String,
@@ -105,6 +113,7 @@ pub struct LoginStart {
 
 /// `POST /api/v1/clinics/{clinic}/login/start` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginChallenge {
     /// Names this login attempt in the second round (base64url, 16 bytes).
     pub login_id: String,
@@ -114,6 +123,7 @@ pub struct LoginChallenge {
 
 /// `POST /api/v1/clinics/{clinic}/login/finish` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginFinish {
     /// From the challenge.
     pub login_id: String,
@@ -123,6 +133,7 @@ pub struct LoginFinish {
 
 /// `POST /api/v1/clinics/{clinic}/login/finish` response.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedIn {
     /// The bearer token for `Authorization: Bearer ...` (base64url, 32 bytes).
     pub token: String,
@@ -134,6 +145,7 @@ pub struct LoggedIn {
 
 /// `GET /api/v1/clinics/{clinic}/me` response: what the client needs to unlock itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The caller's account.
     pub account: Account,

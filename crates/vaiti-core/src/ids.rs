@@ -79,6 +79,33 @@ macro_rules! id_type {
                 s.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        /// In the OpenAPI document: 32 lowercase hexadecimal characters.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{ObjectBuilder, Type};
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^[0-9a-f]{32}$"))
+                    .min_length(Some(32))
+                    .max_length(Some(32))
+                    .description(Some(concat!(
+                        "A ",
+                        stringify!($name),
+                        ": 16 random bytes as 32 lowercase hexadecimal characters."
+                    )))
+                    .examples(["0123456789abcdef0123456789abcdef"])
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
     };
 }
 

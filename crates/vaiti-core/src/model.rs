@@ -52,8 +52,34 @@ impl<'de> Deserialize<'de> for Sealed {
     }
 }
 
+/// In the OpenAPI document: a base64url string without padding.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Sealed {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("base64url".into())))
+            .content_encoding("base64url")
+            .pattern(Some("^[A-Za-z0-9_-]*$"))
+            .description(Some(
+                "Opaque bytes made by a client (ciphertext, a wrap, a signature, public material): \
+                 base64url without padding. The server can neither read nor make one.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Sealed {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Sealed")
+    }
+}
+
 /// A staff role. A user may hold several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Manages the clinic: branches, staff, decoys, alerts.
@@ -88,6 +114,7 @@ impl Role {
 
 /// Whether an account is a member of staff or a patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AccountKind {
     /// Staff: logs in with an email address; holds roles.
@@ -98,6 +125,7 @@ pub enum AccountKind {
 
 /// Whether an account may act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AccountStatus {
     /// Signed up and usable.
@@ -108,6 +136,7 @@ pub enum AccountStatus {
 
 /// A clinic: its id and its current root-signed manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clinic {
     /// The clinic.
     pub id: ClinicId,
@@ -123,6 +152,7 @@ pub struct Clinic {
 
 /// An account, as the server needs it to route and authorise requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The clinic the account belongs to.
     pub clinic: ClinicId,
@@ -146,6 +176,7 @@ pub struct Account {
 
 /// A user's public keys and their secrets sealed under keys only the user can derive.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountKeys {
     /// The Account Key wrapped under the KEK from OPAQUE's export key.
     pub wrapped_account_key: Sealed,
@@ -180,6 +211,7 @@ pub struct Session {
 
 /// A key-directory certificate: a signed binding of a user to their public keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     /// The clinic.
     pub clinic: ClinicId,
@@ -289,6 +321,7 @@ pub struct ChartStateEntry {
 
 /// What a public-key wrap carries and where it belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum WrapScope {
     /// A case key of a chart, tier and epoch.
@@ -328,6 +361,7 @@ impl WrapScope {
 
 /// Who a wrap is for: a user's public key, or the clinic escrow key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Recipient {
     /// A user's X-Wing public key.

@@ -28,7 +28,7 @@ use vaiti_core::api::{
     RegisterResponse, RegisterStart,
 };
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::state::AppState;
 
@@ -82,6 +82,19 @@ fn malformed(what: &str) -> ApiError {
 
 /// First round of OPAQUE registration, for a new account only (an existing account changes its
 /// password through an authenticated route). Stateless.
+#[utoipa::path(
+    post,
+    path = "/api/v1/opaque/register",
+    tag = "accounts",
+    request_body = RegisterStart,
+    responses(
+        (status = 200, description = "The OPAQUE registration response.", body = RegisterResponse),
+        (status = 400, description = "`bad_request`: a malformed body or registration request.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the account is already registered.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn register_start(
     State(state): State<AppState>,
     Json(req): Json<RegisterStart>,
@@ -148,6 +161,21 @@ pub(crate) fn check_account_keys(keys: &AccountKeys) -> Result<(), ApiError> {
 
 /// Creates a clinic with its first admin, in one transaction. Only the operator, who holds the
 /// clinic-creation token, may do this.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics",
+    tag = "clinics",
+    request_body = CreateClinic,
+    security(("clinic_creation_token" = [])),
+    responses(
+        (status = 201, description = "The clinic and its first admin were created.", body = ClinicCreated),
+        (status = 400, description = "`bad_request`: a malformed body, login name, key or OPAQUE upload, or root wraps not to the admin and escrow.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the clinic-creation token is missing or wrong, or this server does not create clinics.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the clinic or account already exists.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn create_clinic(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
@@ -265,6 +293,21 @@ pub(crate) async fn create_clinic(
 }
 
 /// First round of an OPAQUE login.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/login/start",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = LoginStart,
+    responses(
+        (status = 200, description = "The OPAQUE credential response and the id of this login attempt.", body = LoginChallenge),
+        (status = 400, description = "`bad_request`: a malformed body, login name or login request.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such clinic.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many login attempts for this name or clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn login_start(
     State(state): State<AppState>,
     Path(clinic): Path<ClinicId>,
@@ -336,6 +379,20 @@ pub(crate) async fn login_start(
 }
 
 /// Second round of an OPAQUE login: on success, a new session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/login/finish",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = LoginFinish,
+    responses(
+        (status = 200, description = "A new session.", body = LoggedIn),
+        (status = 400, description = "`bad_request`: a malformed body or login id.", body = ErrorBody),
+        (status = 401, description = "`login_failed`: wrong login name, password or Secret Key (one answer for all), or the attempt expired.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn login_finish(
     State(state): State<AppState>,
     Path(clinic): Path<ClinicId>,
@@ -450,6 +507,19 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Ends the caller's session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/logout",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 401, description = "`unauthenticated`: the session is missing or has ended.", body = ErrorBody),
+        (status = 404, description = "`not_found`: the session belongs to another clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     caller: Caller,
@@ -462,6 +532,19 @@ pub(crate) async fn logout(
 }
 
 /// The caller's account, sealed keys, certificates and the clinic manifest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/me",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account, sealed keys, certificates and the clinic manifest.", body = Me),
+        (status = 401, description = "`unauthenticated`: the session is missing or has ended.", body = ErrorBody),
+        (status = 404, description = "`not_found`: the session belongs to another clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
 pub(crate) async fn me(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,6 +5,24 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+/// The body of every error answer: `{ "error": { "code", "message" } }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A machine-readable code: `bad_request`, `unauthenticated`, `login_failed`, `forbidden`,
+    /// `not_found`, `conflict`, `too_large`, `rate_limited` or `internal`.
+    pub code: String,
+    /// A message for the user. It never says whether another user's record exists.
+    pub message: String,
+}
 
 /// An error answer.
 #[derive(Debug)]
@@ -70,7 +88,12 @@ impl IntoResponse for ApiError {
         if let Some(detail) = &self.detail {
             tracing::warn!(code = self.code, status = self.status.as_u16(), detail = %detail, "request failed");
         }
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }

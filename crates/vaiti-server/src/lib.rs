@@ -22,13 +22,15 @@ pub mod config;
 mod error;
 mod extract;
 pub mod limiter;
+mod openapi;
 mod state;
 
 pub use auth::{
     CLINIC_CREATION_HEADER, Caller, PATIENT_SESSION_S, PENDING_LOGIN_S, STAFF_SESSION_S,
 };
 pub use config::{ConfigError, ServerConfig, Transport};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use openapi::openapi;
 pub use state::{AppState, Clock, StartError, system_clock};
 
 /// The largest request body the API accepts (1 MiB + envelope overhead headroom). Notes are far
@@ -39,6 +41,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json))
         .route("/opaque/register", post(auth::register_start))
         .route("/clinics", post(auth::create_clinic))
         .route("/clinics/{clinic}/login/start", post(auth::login_start))
@@ -56,9 +59,34 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The health answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
 /// `GET /api/v1/health`: 200 once the server is ready (the store answered at start-up).
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+#[utoipa::path(
+    get,
+    path = "/api/v1/health",
+    tag = "server",
+    responses((status = 200, description = "The server is ready.", body = Health))
+)]
+async fn health() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+/// `GET /api/v1/openapi.json`: this API's OpenAPI document (also committed as `docs/openapi.json`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "server",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API.", body = Object))
+)]
+async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
 }
 
 async fn not_found() -> ApiError {

@@ -14,6 +14,8 @@ use clap::{Parser, Subcommand};
 use vaiti_server::{AppState, ServerConfig, Transport};
 use vaiti_store::{PostgresStore, SqliteStore, Store};
 
+mod client;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "vaiti",
@@ -21,6 +23,8 @@ use vaiti_store::{PostgresStore, SqliteStore, Store};
     about = "Zero-access records for psychotherapy practices"
 )]
 struct Cli {
+    #[command(flatten)]
+    common: client::Common,
     #[command(subcommand)]
     command: Command,
 }
@@ -29,6 +33,19 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Clinics: `vaiti clinic create`.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
+    /// Log in with your password and Secret Key.
+    Login(client::LoginArgs),
+    /// End this profile's session.
+    Logout,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClinicCommand {
+    /// Create a clinic and its first admin (run by that admin, on their own device).
+    Create(client::ClinicCreateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -69,6 +86,9 @@ fn main() -> std::process::ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => run_serve(args),
+        Command::Clinic(ClinicCommand::Create(args)) => client::clinic_create(&cli.common, args),
+        Command::Login(args) => client::login_cmd(&cli.common, args),
+        Command::Logout => client::logout_cmd(&cli.common),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,431 @@
+//! Creating a clinic with its first admin, logging in, and unlocking an account's keys.
+//!
+//! Everything secret is made here, on the device: the root key, the escrow key and its shares,
+//! the user's Secret Key and key pairs. The server receives public keys, signatures, and secrets
+//! sealed under keys it can never derive (see `docs/protocol.md`).
+
+use vaiti_core::api::{
+    ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart, Me, NewAdmin,
+    NewCertificate, NewWrap, RegisterResponse, RegisterStart,
+};
+use vaiti_core::{Account, AccountKeys, KeyId as CoreKeyId, Recipient, Role, Sealed, WrapScope};
+use vaiti_crypto::{
+    AccountKey, CacheKey, ClinicId, DecryptionKey, EscrowKey, EscrowShare, KeyEncryptionKey,
+    RootFingerprint, RootKey, SecretKey, SigningKey, UserId, opaque_password_input,
+};
+use vaiti_opaque::opaque_ke::{
+    ClientLogin, ClientLoginFinishParameters, ClientRegistration,
+    ClientRegistrationFinishParameters, CredentialResponse, RegistrationResponse,
+};
+use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
+
+use crate::ClientError;
+use crate::api::Api;
+use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
+
+/// How long a staff certificate is valid before the client renews it.
+pub const STAFF_CERTIFICATE_S: i64 = 365 * 24 * 60 * 60;
+
+/// The header carrying the operator's clinic-creation token (as the server names it).
+pub const CLINIC_CREATION_HEADER: &str = "x-vaiti-clinic-creation-token";
+
+fn core_clinic(id: ClinicId) -> vaiti_core::ClinicId {
+    vaiti_core::ClinicId::from_bytes(id.to_bytes())
+}
+
+fn core_user(id: UserId) -> vaiti_core::UserId {
+    vaiti_core::UserId::from_bytes(id.to_bytes())
+}
+
+fn core_key(id: vaiti_crypto::KeyId) -> CoreKeyId {
+    CoreKeyId::from_bytes(id.to_bytes())
+}
+
+fn sealed(bytes: impl Into<Vec<u8>>) -> Sealed {
+    Sealed(bytes.into())
+}
+
+/// What `create_clinic` needs.
+#[derive(Debug)]
+pub struct NewClinic<'a> {
+    /// The clinic's name.
+    pub name: &'a str,
+    /// The first admin's email address.
+    pub admin_email: &'a str,
+    /// The first admin's display name.
+    pub admin_name: Option<&'a str>,
+    /// Escrow shares needed (M).
+    pub escrow_threshold: u8,
+    /// Escrow shares made (N), one per officer.
+    pub escrow_shares: u8,
+    /// The admin's new password.
+    pub password: &'a str,
+    /// The operator's clinic-creation token.
+    pub creation_token: &'a str,
+    /// The current time (seconds since the Unix epoch).
+    pub now: i64,
+}
+
+/// What a new clinic's first admin must keep: shown once, never sent to the server.
+#[derive(Debug)]
+pub struct CreatedClinic {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The first admin.
+    pub admin: UserId,
+    /// The admin's Secret Key (for the Emergency Kit).
+    pub secret_key: SecretKey,
+    /// The root fingerprint every member's client pins (printed on every Emergency Kit).
+    pub root_fingerprint: RootFingerprint,
+    /// One share of the escrow key per officer: hand out, then delete.
+    pub escrow_shares: Vec<EscrowShare>,
+}
+
+/// The result of the first OPAQUE round trip plus the client's finish: the upload for the server
+/// and the KEK the export key gives.
+struct Registration {
+    upload: Vec<u8>,
+    kek: KeyEncryptionKey,
+}
+
+async fn register(
+    api: &Api,
+    clinic: ClinicId,
+    user: UserId,
+    secret_key: &SecretKey,
+    password: &str,
+) -> Result<Registration, ClientError> {
+    let input = opaque_password_input(secret_key, password)?;
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, input.as_ref())
+        .map_err(|_| ClientError::Usage("cannot start OPAQUE registration".into()))?;
+    let resp: RegisterResponse = api
+        .post(
+            "/opaque/register",
+            &RegisterStart {
+                clinic: core_clinic(clinic),
+                user: core_user(user),
+                request: sealed(start.message.serialize().to_vec()),
+            },
+            &[],
+        )
+        .await?;
+    let response = RegistrationResponse::<Suite>::deserialize(resp.response.as_bytes())
+        .map_err(|_| ClientError::Protocol("malformed OPAQUE registration response".into()))?;
+    let finish = start
+        .state
+        .finish(
+            &mut OsRng,
+            input.as_ref(),
+            response,
+            ClientRegistrationFinishParameters::default(),
+        )
+        .map_err(|_| {
+            ClientError::Protocol("the server's OPAQUE registration response is invalid".into())
+        })?;
+    let kek = KeyEncryptionKey::from_opaque_export_key(&finish.export_key)?;
+    Ok(Registration {
+        upload: finish.message.serialize().to_vec(),
+        kek,
+    })
+}
+
+/// A user's freshly made keys, and their sealed forms for the server.
+struct NewAccountKeys {
+    decryption: DecryptionKey,
+    signing: SigningKey,
+    sealed: AccountKeys,
+}
+
+fn new_account_keys(
+    kek: &KeyEncryptionKey,
+    clinic: ClinicId,
+    user: UserId,
+    pin: &RootFingerprint,
+) -> Result<NewAccountKeys, ClientError> {
+    let ak = AccountKey::generate()?;
+    let decryption = DecryptionKey::generate()?;
+    let signing = SigningKey::generate()?;
+    let cache = CacheKey::generate()?;
+    let sealed_keys = AccountKeys {
+        wrapped_account_key: sealed(kek.wrap_account_key(&ak, clinic, user)?.into_bytes()),
+        wrapped_decryption_key: sealed(
+            ak.wrap_decryption_key(&decryption, clinic, user)?
+                .into_bytes(),
+        ),
+        wrapped_signing_key: sealed(ak.wrap_signing_key(&signing, clinic, user)?.into_bytes()),
+        wrapped_cache_key: sealed(ak.wrap_cache_key(&cache, clinic, user)?.into_bytes()),
+        root_pin: sealed(ak.seal_root_pin(pin, clinic, user)?.into_bytes()),
+        encryption_public_key: sealed(decryption.public_key().to_bytes()),
+        verifying_key: sealed(signing.verifying_key().to_bytes().to_vec()),
+    };
+    Ok(NewAccountKeys {
+        decryption,
+        signing,
+        sealed: sealed_keys,
+    })
+}
+
+/// Creates a clinic: root key, escrow key split M-of-N, the signed manifest, and the first admin
+/// (keys, OPAQUE registration, root-signed certificate, the root key wrapped to the admin and to
+/// escrow), uploaded in one request that the server writes in one transaction.
+pub async fn create_clinic(api: &Api, req: &NewClinic<'_>) -> Result<CreatedClinic, ClientError> {
+    if req.escrow_threshold < 2 || req.escrow_shares < req.escrow_threshold {
+        return Err(ClientError::Usage(
+            "escrow shares must be M/N with 2 ≤ M ≤ N (e.g. 2/3): one officer alone must not hold the key".into(),
+        ));
+    }
+    if req.name.trim().is_empty() {
+        return Err(ClientError::Usage("the clinic needs a name".into()));
+    }
+    let clinic = ClinicId::generate()?;
+    let admin = UserId::generate()?;
+    let root = RootKey::generate()?;
+    let pin = root.fingerprint();
+    let escrow = EscrowKey::generate()?;
+    let shares = escrow.split(req.escrow_threshold, req.escrow_shares)?;
+
+    let secret_key = SecretKey::generate()?;
+    let registration = register(api, clinic, admin, &secret_key, req.password).await?;
+    let keys = new_account_keys(&registration.kek, clinic, admin, &pin)?;
+
+    let manifest = ManifestV1 {
+        v: 1,
+        clinic: core_clinic(clinic),
+        name: req.name.trim().to_string(),
+        manifest_version: 1,
+        root_key: hex::encode(root.verifying_key().to_bytes()),
+        escrow_key: sealed(escrow.public_key().to_bytes()),
+        escrow_threshold: req.escrow_threshold,
+        escrow_shares: req.escrow_shares,
+        branches: Vec::new(),
+        created_at: req.now,
+    };
+    let (manifest_bytes, manifest_signature) = manifest.sign(&root)?;
+    let certificate = CertificateV1 {
+        v: 1,
+        clinic: core_clinic(clinic),
+        user: core_user(admin),
+        kind: CertificateKind::Staff,
+        login: req.admin_email.to_string(),
+        display_name: req.admin_name.map(str::to_string),
+        roles: vec![Role::Admin],
+        branches: Vec::new(),
+        chart: None,
+        encryption_key: keys.sealed.encryption_public_key.clone(),
+        verifying_key: hex::encode(keys.signing.verifying_key().to_bytes()),
+        serial: 1,
+        issued_at: req.now,
+        expires_at: req.now + STAFF_CERTIFICATE_S,
+        issuer: hex::encode(root.verifying_key().key_id().as_bytes()),
+    };
+    let (cert_bytes, cert_signature) = certificate.sign_with_root(&root)?;
+    // The root key goes to the admin and to escrow, wrapped and signed by the admin.
+    let to_admin = keys
+        .decryption
+        .public_key()
+        .wrap(&root, clinic, &keys.signing)?;
+    let to_escrow = escrow.public_key().wrap(&root, clinic, &keys.signing)?;
+    let body = CreateClinic {
+        id: core_clinic(clinic),
+        manifest: sealed(manifest_bytes),
+        manifest_signature: sealed(manifest_signature.to_bytes().to_vec()),
+        admin: NewAdmin {
+            id: core_user(admin),
+            login: req.admin_email.to_string(),
+            display_name: req.admin_name.map(str::to_string),
+            keys: keys.sealed,
+            opaque_upload: sealed(registration.upload),
+        },
+        certificate: NewCertificate {
+            body: sealed(cert_bytes),
+            signature: sealed(cert_signature.to_bytes().to_vec()),
+            issuer_key: core_key(root.verifying_key().key_id()),
+            expires_at: certificate.expires_at,
+        },
+        root_wraps: vec![
+            NewWrap {
+                scope: WrapScope::Root,
+                recipient: Recipient::User {
+                    user: core_user(admin),
+                },
+                recipient_key: core_key(keys.decryption.key_id()),
+                wrap: sealed(to_admin.bytes),
+                signature: sealed(to_admin.signature.to_bytes().to_vec()),
+            },
+            NewWrap {
+                scope: WrapScope::Root,
+                recipient: Recipient::Escrow,
+                recipient_key: core_key(escrow.public_key().key_id()),
+                wrap: sealed(to_escrow.bytes),
+                signature: sealed(to_escrow.signature.to_bytes().to_vec()),
+            },
+        ],
+    };
+    let created: ClinicCreated = api
+        .post(
+            "/clinics",
+            &body,
+            &[(CLINIC_CREATION_HEADER, req.creation_token)],
+        )
+        .await?;
+    if created.clinic != core_clinic(clinic) || created.admin != core_user(admin) {
+        return Err(ClientError::Protocol(
+            "the server confirmed a different clinic or admin".into(),
+        ));
+    }
+    Ok(CreatedClinic {
+        clinic,
+        admin,
+        secret_key,
+        root_fingerprint: pin,
+        escrow_shares: shares,
+    })
+}
+
+/// A logged-in, unlocked account: the session and the keys only this device now holds.
+#[derive(Debug)]
+pub struct Unlocked {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The account, as the server describes it.
+    pub account: Account,
+    /// The session token and its expiry.
+    pub session: LoggedIn,
+    /// The verified clinic manifest.
+    pub manifest: ManifestV1,
+    /// The root fingerprint this account pinned at sign-up.
+    pub root_fingerprint: RootFingerprint,
+    /// The account's HPKE decryption key.
+    pub decryption_key: DecryptionKey,
+    /// The account's signing key.
+    pub signing_key: SigningKey,
+    /// The local cache key.
+    pub cache_key: CacheKey,
+}
+
+/// Logs in with both secrets and unlocks the account's keys, checking everything the server
+/// returns: the keys it stores under our name are ours, and the manifest is signed by the root
+/// key this account pinned.
+pub async fn login(
+    api: &mut Api,
+    clinic: ClinicId,
+    login: &str,
+    secret_key: &SecretKey,
+    password: &str,
+) -> Result<Unlocked, ClientError> {
+    let input = opaque_password_input(secret_key, password)?;
+    let start = ClientLogin::<Suite>::start(&mut OsRng, input.as_ref())
+        .map_err(|_| ClientError::Usage("cannot start OPAQUE login".into()))?;
+    let clinic_path = format!("/clinics/{}", core_clinic(clinic));
+    let challenge: LoginChallenge = api
+        .post(
+            &format!("{clinic_path}/login/start"),
+            &LoginStart {
+                login: login.to_string(),
+                request: sealed(start.message.serialize().to_vec()),
+            },
+            &[],
+        )
+        .await
+        .map_err(not_found_is_login_failed)?;
+    let response = CredentialResponse::<Suite>::deserialize(challenge.response.as_bytes())
+        .map_err(|_| ClientError::Protocol("malformed OPAQUE login response".into()))?;
+    // A wrong password, Secret Key or login name fails here, on the device.
+    let finish = start
+        .state
+        .finish(
+            &mut OsRng,
+            input.as_ref(),
+            response,
+            ClientLoginFinishParameters::default(),
+        )
+        .map_err(|_| ClientError::LoginFailed)?;
+    let session: LoggedIn = api
+        .post(
+            &format!("{clinic_path}/login/finish"),
+            &LoginFinish {
+                login_id: challenge.login_id,
+                finalization: sealed(finish.message.serialize().to_vec()),
+            },
+            &[],
+        )
+        .await
+        .map_err(not_found_is_login_failed)?;
+    api.set_token(Some(session.token.clone()));
+    let me: Me = api.get(&format!("{clinic_path}/me")).await?;
+    let user = UserId::from_bytes(*session.user.as_bytes());
+    if me.account.id != session.user || me.clinic.id != core_clinic(clinic) {
+        return Err(ClientError::Protocol(
+            "the server described another account or clinic".into(),
+        ));
+    }
+
+    let kek = KeyEncryptionKey::from_opaque_export_key(&finish.export_key)?;
+    let unwrap_failed = |_| {
+        ClientError::Protocol("this account's sealed keys do not open with its own keys".into())
+    };
+    let envelope = |s: &Sealed| vaiti_crypto::Envelope::from_bytes(s.0.clone());
+    let ak = kek
+        .unwrap_account_key(&envelope(&me.keys.wrapped_account_key), clinic, user)
+        .map_err(unwrap_failed)?;
+    let decryption_key = ak
+        .unwrap_decryption_key(&envelope(&me.keys.wrapped_decryption_key), clinic, user)
+        .map_err(unwrap_failed)?;
+    let signing_key = ak
+        .unwrap_signing_key(&envelope(&me.keys.wrapped_signing_key), clinic, user)
+        .map_err(unwrap_failed)?;
+    let cache_key = ak
+        .unwrap_cache_key(&envelope(&me.keys.wrapped_cache_key), clinic, user)
+        .map_err(unwrap_failed)?;
+    let root_fingerprint = ak
+        .open_root_pin(&envelope(&me.keys.root_pin), clinic, user)
+        .map_err(unwrap_failed)?;
+    // The public keys the server lists under our name must be the halves of our own keys:
+    // otherwise others would be wrapping to a key the server (or someone) substituted.
+    if me.keys.encryption_public_key.as_bytes() != decryption_key.public_key().to_bytes().as_slice()
+        || me.keys.verifying_key.as_bytes() != signing_key.verifying_key().to_bytes().as_slice()
+    {
+        return Err(ClientError::Protocol(
+            "the public keys stored under this account are not its own".into(),
+        ));
+    }
+    let (manifest, _root) = ManifestV1::verify(
+        me.clinic.manifest.as_bytes(),
+        me.clinic.manifest_signature.as_bytes(),
+        &root_fingerprint,
+    )?;
+    if manifest.clinic != core_clinic(clinic)
+        || manifest.manifest_version != me.clinic.manifest_version
+    {
+        return Err(ClientError::Protocol(
+            "the clinic manifest does not match the clinic".into(),
+        ));
+    }
+    Ok(Unlocked {
+        clinic,
+        account: me.account,
+        session,
+        manifest,
+        root_fingerprint,
+        decryption_key,
+        signing_key,
+        cache_key,
+    })
+}
+
+/// Ends the session on the server.
+pub async fn logout(api: &mut Api, clinic: ClinicId) -> Result<(), ClientError> {
+    api.post_empty(&format!("/clinics/{}/logout", core_clinic(clinic)))
+        .await?;
+    api.set_token(None);
+    Ok(())
+}
+
+fn not_found_is_login_failed(e: ClientError) -> ClientError {
+    match e {
+        ClientError::Api {
+            status: 401 | 404, ..
+        } => ClientError::LoginFailed,
+        other => other,
+    }
+}

@@ -1,0 +1,182 @@
+//! The clinic manifest and key-directory certificates: JSON bodies signed over their exact bytes.
+//!
+//! The signer serialises the body once and signs those bytes (label `vaiti v1 manifest` or
+//! `vaiti v1 certificate`); the bytes are stored and served as they are, and a verifier parses
+//! them only after the signature checks. Field order is fixed by the struct definitions.
+
+use serde::{Deserialize, Serialize};
+use vaiti_core::{BranchId, ClinicId, Role, Sealed, UserId};
+use vaiti_crypto::{
+    EncryptionPublicKey, RootFingerprint, RootKey, Signature, SignatureDomain, VerifyingKey,
+};
+
+use crate::ClientError;
+
+fn hex32(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
+/// A branch as listed in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchEntry {
+    /// The branch.
+    pub id: BranchId,
+    /// Its name (public configuration, not patient data).
+    pub name: String,
+    /// Its current directory key's id (hex).
+    pub directory_key: String,
+    /// The directory key's epoch.
+    pub epoch: u32,
+}
+
+/// Clinic manifest, version 1 (`docs/protocol.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The clinic's name.
+    pub name: String,
+    /// 1, 2, 3, ...: clients refuse to go backwards.
+    pub manifest_version: u64,
+    /// The root public key (Ed25519, hex).
+    pub root_key: String,
+    /// The escrow public key (X-Wing, base64url).
+    pub escrow_key: Sealed,
+    /// Shares needed to rebuild the escrow key.
+    pub escrow_threshold: u8,
+    /// Shares made.
+    pub escrow_shares: u8,
+    /// The clinic's branches.
+    pub branches: Vec<BranchEntry>,
+    /// When this manifest version was made.
+    pub created_at: i64,
+}
+
+impl ManifestV1 {
+    /// Serialises and signs with the root key.
+    pub fn sign(&self, root: &RootKey) -> Result<(Vec<u8>, Signature), ClientError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let signature = root.sign_manifest(&bytes);
+        Ok((bytes, signature))
+    }
+
+    /// Verifies a stored manifest against the pinned root fingerprint, then parses it.
+    pub fn verify(
+        bytes: &[u8],
+        signature: &[u8],
+        pin: &RootFingerprint,
+    ) -> Result<(Self, VerifyingKey), ClientError> {
+        // Find the root key the manifest claims, check it is the pinned one, then the signature.
+        let claimed: ManifestV1 = serde_json::from_slice(bytes)
+            .map_err(|_| ClientError::Protocol("the clinic manifest is malformed".into()))?;
+        let root_bytes = hex::decode(&claimed.root_key)
+            .map_err(|_| ClientError::Protocol("the clinic manifest is malformed".into()))?;
+        let root = VerifyingKey::from_bytes(&root_bytes)?;
+        if !pin.matches(&root) {
+            return Err(ClientError::Protocol(
+                "the clinic's root key is not the one pinned on this device (Emergency Kit fingerprint)".into(),
+            ));
+        }
+        root.verify(
+            SignatureDomain::Manifest,
+            bytes,
+            &Signature::from_bytes(signature)?,
+        )?;
+        if claimed.v != 1 {
+            return Err(ClientError::Protocol("unsupported manifest version".into()));
+        }
+        Ok((claimed, root))
+    }
+
+    /// The escrow public key.
+    pub fn escrow_public_key(&self) -> Result<EncryptionPublicKey, ClientError> {
+        Ok(EncryptionPublicKey::from_bytes(self.escrow_key.as_bytes())?)
+    }
+}
+
+/// Whose certificate it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificateKind {
+    /// A member of staff (root-signed).
+    Staff,
+    /// A patient (signed by the inviting clinician, scoped to a chart).
+    Patient,
+}
+
+/// Key-directory certificate, version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The certified user.
+    pub user: UserId,
+    /// Staff or patient.
+    pub kind: CertificateKind,
+    /// The staff email or the patient's random handle.
+    pub login: String,
+    /// A staff member's display name.
+    pub display_name: Option<String>,
+    /// Staff roles.
+    pub roles: Vec<Role>,
+    /// Staff branches.
+    pub branches: Vec<BranchId>,
+    /// A patient's chart.
+    pub chart: Option<vaiti_core::ChartId>,
+    /// X-Wing public key (base64url).
+    pub encryption_key: Sealed,
+    /// Ed25519 public key (hex).
+    pub verifying_key: String,
+    /// 1, 2, 3, ... per user.
+    pub serial: u64,
+    /// When issued.
+    pub issued_at: i64,
+    /// When it expires.
+    pub expires_at: i64,
+    /// The issuer's signing key id (hex).
+    pub issuer: String,
+}
+
+impl CertificateV1 {
+    /// Serialises and signs with the root key (staff certificates).
+    pub fn sign_with_root(&self, root: &RootKey) -> Result<(Vec<u8>, Signature), ClientError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let signature = root.sign_certificate(&bytes);
+        Ok((bytes, signature))
+    }
+
+    /// Verifies a certificate issued by `issuer` and parses it; checks clinic and expiry.
+    pub fn verify(
+        bytes: &[u8],
+        signature: &[u8],
+        issuer: &VerifyingKey,
+        clinic: ClinicId,
+        now: i64,
+    ) -> Result<Self, ClientError> {
+        issuer.verify(
+            SignatureDomain::Certificate,
+            bytes,
+            &Signature::from_bytes(signature)?,
+        )?;
+        let cert: CertificateV1 = serde_json::from_slice(bytes)
+            .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?;
+        if cert.v != 1 || cert.clinic != clinic {
+            return Err(ClientError::Protocol(
+                "a certificate is for another clinic or version".into(),
+            ));
+        }
+        if now >= cert.expires_at {
+            return Err(ClientError::Protocol("a certificate has expired".into()));
+        }
+        if cert.issuer != hex32(issuer.key_id().as_bytes()) {
+            return Err(ClientError::Protocol(
+                "a certificate names another issuer".into(),
+            ));
+        }
+        Ok(cert)
+    }
+}

@@ -1,0 +1,203 @@
+//! A clinic created and logged into through the real client code against a real server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::sync::Arc;
+
+use sha2::Digest as _;
+use vaiti_client::ClientError;
+use vaiti_client::account::{NewClinic, create_clinic, login, logout};
+use vaiti_client::api::Api;
+use vaiti_crypto::{EscrowKey, EscrowShare, SecretKey};
+
+const TOKEN: &str = "operator-token-operator-token-operator-token";
+
+struct Server {
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn server() -> Server {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let dir = std::env::temp_dir().join(format!("vaiti-client-test-{}", u64::from_le_bytes(r)));
+    let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
+    let state = vaiti_server::AppState::new(
+        store,
+        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
+        vaiti_server::system_clock(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, vaiti_server::router(state))
+            .await
+            .unwrap()
+    });
+    Server { url, dir }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn create_a_clinic_then_log_in_on_a_new_device_with_the_printed_secret_key() {
+    let server = server().await;
+    let api = Api::new(&server.url).unwrap();
+    let created = create_clinic(
+        &api,
+        &NewClinic {
+            name: "Terapiakeskus Esimerkki",
+            admin_email: "aino@terapia.example",
+            admin_name: Some("Aino Admin"),
+            escrow_threshold: 2,
+            escrow_shares: 3,
+            password: "Kesäkuun kolmas päivä",
+            creation_token: TOKEN,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.escrow_shares.len(), 3);
+
+    // A new device: only the printed Secret Key and the password.
+    let printed = created.secret_key.to_printed();
+    let sk = SecretKey::parse_printed(&printed).unwrap();
+    let mut api = Api::new(&server.url).unwrap();
+    let unlocked = login(
+        &mut api,
+        created.clinic,
+        "aino@terapia.example",
+        &sk,
+        "Kesäkuun kolmas päivä",
+    )
+    .await
+    .unwrap();
+    assert_eq!(unlocked.account.id.as_bytes(), created.admin.as_bytes());
+    assert_eq!(unlocked.root_fingerprint, created.root_fingerprint);
+    assert_eq!(unlocked.manifest.name, "Terapiakeskus Esimerkki");
+    assert_eq!(
+        (
+            unlocked.manifest.escrow_threshold,
+            unlocked.manifest.escrow_shares
+        ),
+        (2, 3)
+    );
+
+    // Any two of the officers' shares rebuild the escrow key the manifest names.
+    let escrow_public = unlocked.manifest.escrow_public_key().unwrap();
+    let two: Vec<EscrowShare> = created.escrow_shares[1..]
+        .iter()
+        .map(|s| EscrowShare::from_bytes(&s.to_bytes()).unwrap())
+        .collect();
+    assert!(EscrowKey::combine(&two, &escrow_public).is_ok());
+
+    logout(&mut api, created.clinic).await.unwrap();
+    assert!(api.token().is_none());
+}
+
+#[tokio::test]
+async fn either_secret_alone_does_not_log_in() {
+    let server = server().await;
+    let api = Api::new(&server.url).unwrap();
+    let created = create_clinic(
+        &api,
+        &NewClinic {
+            name: "Klinikka",
+            admin_email: "aino@klinikka.example",
+            admin_name: None,
+            escrow_threshold: 2,
+            escrow_shares: 2,
+            password: "oikea salasana",
+            creation_token: TOKEN,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut api = Api::new(&server.url).unwrap();
+    let wrong_pw = login(
+        &mut api,
+        created.clinic,
+        "aino@klinikka.example",
+        &created.secret_key,
+        "väärä",
+    )
+    .await;
+    assert!(
+        matches!(wrong_pw, Err(ClientError::LoginFailed)),
+        "{wrong_pw:?}"
+    );
+    let other_sk = SecretKey::generate().unwrap();
+    let wrong_sk = login(
+        &mut api,
+        created.clinic,
+        "aino@klinikka.example",
+        &other_sk,
+        "oikea salasana",
+    )
+    .await;
+    assert!(
+        matches!(wrong_sk, Err(ClientError::LoginFailed)),
+        "{wrong_sk:?}"
+    );
+    let unknown = login(
+        &mut api,
+        created.clinic,
+        "nobody@klinikka.example",
+        &created.secret_key,
+        "oikea salasana",
+    )
+    .await;
+    assert!(
+        matches!(unknown, Err(ClientError::LoginFailed)),
+        "{unknown:?}"
+    );
+    assert!(api.token().is_none());
+}
+
+#[tokio::test]
+async fn clinic_creation_needs_the_operator_token_and_sane_escrow() {
+    let server = server().await;
+    let api = Api::new(&server.url).unwrap();
+    let mut req = NewClinic {
+        name: "Klinikka",
+        admin_email: "aino@klinikka.example",
+        admin_name: None,
+        escrow_threshold: 2,
+        escrow_shares: 3,
+        password: "salasana",
+        creation_token: "guess",
+        now: now(),
+    };
+    let denied = create_clinic(&api, &req).await;
+    assert!(
+        matches!(denied, Err(ClientError::Api { status: 403, .. })),
+        "{denied:?}"
+    );
+    req.creation_token = TOKEN;
+    req.escrow_threshold = 1;
+    assert!(matches!(
+        create_clinic(&api, &req).await,
+        Err(ClientError::Usage(_))
+    ));
+    req.escrow_threshold = 4;
+    assert!(matches!(
+        create_clinic(&api, &req).await,
+        Err(ClientError::Usage(_))
+    ));
+    assert!(Api::new("ftp://example").is_err());
+}

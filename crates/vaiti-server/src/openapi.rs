@@ -1,0 +1,66 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations and the API
+//! types of `vaiti-core`. A copy is committed as `docs/openapi.json`; `tests/openapi.rs` fails
+//! when the two drift apart.
+
+use utoipa::OpenApi as _;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::auth::{self, CLINIC_CREATION_HEADER};
+use crate::error::{ErrorBody, ErrorDetail};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        crate::health,
+        crate::openapi_json,
+        auth::register_start,
+        auth::create_clinic,
+        auth::login_start,
+        auth::login_finish,
+        auth::logout,
+        auth::me,
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "server", description = "Health and this document."),
+        (name = "accounts", description = "OPAQUE registration and login, sessions."),
+        (name = "clinics", description = "Clinic creation (operator only)."),
+    )
+)]
+struct ApiDoc;
+
+/// Adds the two ways a request proves who sent it.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from login/finish (32 bytes, base64url without padding).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "clinic_creation_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                CLINIC_CREATION_HEADER,
+                "The operator's clinic-creation token, found in the server's data directory.",
+            ))),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.title = "vaiti API".to_owned();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc
+}

@@ -1,0 +1,401 @@
+//! Client commands: `vaiti clinic create`, `vaiti login`, `vaiti logout`, and the local profile.
+//!
+//! A profile is a directory (`--profile DIR`, env `VAITI_PROFILE`, default `~/.vaiti`) holding
+//! `profile.json` (server, clinic, account, login name, pinned root fingerprint), the Secret Key
+//! (`secret-key`, owner-only) and the current session (`session.json`, owner-only). Passwords are
+//! read from a prompt, `--password-stdin` or `VAITI_PASSWORD`; the Secret Key from the profile,
+//! `--secret-key-file`, `VAITI_SECRET_KEY` or a prompt — never from a plain argument.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use vaiti_client::account::{NewClinic, create_clinic, login, logout};
+use vaiti_client::api::Api;
+use vaiti_crypto::{ClinicId, SecretKey, UserId};
+
+/// Options every client command takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    /// Profile directory (several users can act from one machine with separate profiles).
+    #[arg(long, env = "VAITI_PROFILE", global = true)]
+    pub(crate) profile: Option<PathBuf>,
+    /// Print one JSON value instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Read the password from standard input (one line).
+    #[arg(long, global = true)]
+    pub(crate) password_stdin: bool,
+    /// Read the Secret Key from this file.
+    #[arg(long, global = true)]
+    pub(crate) secret_key_file: Option<PathBuf>,
+}
+
+/// `vaiti clinic create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClinicCreateArgs {
+    /// The server's URL.
+    #[arg(long)]
+    pub(crate) server: String,
+    /// The clinic's name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// The first admin's email address (their login name).
+    #[arg(long)]
+    pub(crate) admin_email: String,
+    /// The first admin's display name.
+    #[arg(long)]
+    pub(crate) admin_name: Option<String>,
+    /// Escrow shares as M/N: N officers each get a share; any M rebuild the escrow key.
+    #[arg(long, value_parser = parse_shares)]
+    pub(crate) escrow_shares: (u8, u8),
+    /// Directory to write the N share files into (hand them out, then delete them).
+    #[arg(long)]
+    pub(crate) escrow_out: PathBuf,
+    /// File holding the server operator's clinic-creation token.
+    #[arg(
+        long,
+        env = "VAITI_CLINIC_CREATION_TOKEN_FILE",
+        default_value = "./vaiti-data/clinic-creation-token"
+    )]
+    pub(crate) creation_token_file: PathBuf,
+}
+
+/// `vaiti login`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LoginArgs {
+    /// The server's URL (default: the profile's).
+    #[arg(long)]
+    pub(crate) server: Option<String>,
+    /// The clinic id from the Emergency Kit (default: the profile's).
+    #[arg(long)]
+    pub(crate) clinic: Option<String>,
+    /// A staff member's email address.
+    #[arg(long, conflicts_with = "handle")]
+    pub(crate) email: Option<String>,
+    /// A patient's handle from their Emergency Kit.
+    #[arg(long)]
+    pub(crate) handle: Option<String>,
+}
+
+fn parse_shares(s: &str) -> Result<(u8, u8), String> {
+    let (m, n) = s.split_once('/').ok_or("expected M/N, e.g. 2/3")?;
+    let m: u8 = m
+        .trim()
+        .parse()
+        .map_err(|_| "M must be a number from 2 to 255")?;
+    let n: u8 = n
+        .trim()
+        .parse()
+        .map_err(|_| "N must be a number from 2 to 255")?;
+    if m < 2 || n < m {
+        return Err("need 2 ≤ M ≤ N: one officer alone must never hold the escrow key".into());
+    }
+    Ok((m, n))
+}
+
+/// What the profile remembers (nothing secret).
+#[derive(Debug, Serialize, Deserialize)]
+struct Profile {
+    server: String,
+    clinic: String,
+    user: String,
+    login: String,
+    root_fingerprint: String,
+}
+
+/// The current session.
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionFile {
+    token: String,
+    expires_at: i64,
+}
+
+fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
+    if let Some(p) = &common.profile {
+        return Ok(p.clone());
+    }
+    let home = std::env::var_os("HOME").context("no --profile given and HOME is not set")?;
+    Ok(PathBuf::from(home).join(".vaiti"))
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("protecting {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn read_password(common: &Common, prompt: &str) -> anyhow::Result<String> {
+    if common.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    if let Ok(p) = std::env::var("VAITI_PASSWORD") {
+        return Ok(p);
+    }
+    rpassword::prompt_password(prompt)
+        .context("reading the password (use --password-stdin or VAITI_PASSWORD without a terminal)")
+}
+
+fn read_secret_key(common: &Common, profile: &Path) -> anyhow::Result<SecretKey> {
+    let text = if let Some(file) = &common.secret_key_file {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    } else if let Ok(k) = std::env::var("VAITI_SECRET_KEY") {
+        k
+    } else if let Ok(k) = std::fs::read_to_string(profile.join("secret-key")) {
+        k
+    } else {
+        rpassword::prompt_password("Secret Key (from your Emergency Kit): ")
+            .context("reading the Secret Key")?
+    };
+    SecretKey::parse_printed(&text).map_err(|_| {
+        anyhow::anyhow!("that is not a valid Secret Key: check it against your Emergency Kit (a typo fails the checksum)")
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// `vaiti clinic create`.
+pub(crate) fn clinic_create(common: &Common, args: ClinicCreateArgs) -> anyhow::Result<()> {
+    let profile = profile_dir(common)?;
+    if profile.join("profile.json").exists() {
+        bail!(
+            "the profile {} is already in use; choose another with --profile",
+            profile.display()
+        );
+    }
+    let token = std::fs::read_to_string(&args.creation_token_file).with_context(|| {
+        format!(
+            "reading the clinic-creation token from {} (the server operator finds it in the server's data directory)",
+            args.creation_token_file.display()
+        )
+    })?;
+    if args.escrow_out.exists() && std::fs::read_dir(&args.escrow_out)?.next().is_some() {
+        bail!(
+            "{} is not empty: choose a new directory for the escrow share files",
+            args.escrow_out.display()
+        );
+    }
+    let password = read_password(common, "New password for the admin account: ")?;
+    if password.chars().count() < 10 {
+        bail!("choose a password of at least 10 characters");
+    }
+    let api = Api::new(&args.server)?;
+    let (m, n) = args.escrow_shares;
+    let created = runtime()?.block_on(create_clinic(
+        &api,
+        &NewClinic {
+            name: &args.name,
+            admin_email: &args.admin_email,
+            admin_name: args.admin_name.as_deref(),
+            escrow_threshold: m,
+            escrow_shares: n,
+            password: &password,
+            creation_token: token.trim(),
+            now: now(),
+        },
+    ))?;
+
+    create_private_dir(&args.escrow_out)?;
+    let mut share_files = Vec::new();
+    for share in &created.escrow_shares {
+        let path = args
+            .escrow_out
+            .join(format!("escrow-share-{}-of-{}.vaiti", share.index(), n));
+        write_private(&path, &share.to_bytes())?;
+        share_files.push(path.display().to_string());
+    }
+    create_private_dir(&profile)?;
+    let fingerprint = hex::encode(created.root_fingerprint.0);
+    let record = Profile {
+        server: args.server.trim_end_matches('/').to_string(),
+        clinic: hex::encode(created.clinic.as_bytes()),
+        user: hex::encode(created.admin.as_bytes()),
+        login: args.admin_email.clone(),
+        root_fingerprint: fingerprint.clone(),
+    };
+    write_private(
+        &profile.join("profile.json"),
+        &serde_json::to_vec_pretty(&record)?,
+    )?;
+    let printed = created.secret_key.to_printed();
+    write_private(&profile.join("secret-key"), printed.as_bytes())?;
+
+    if common.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "clinic": record.clinic, "user": record.user, "secret_key": printed.as_str(),
+                "root_fingerprint": fingerprint, "escrow_shares": share_files,
+            })
+        );
+    } else {
+        println!("Clinic created: {}", args.name);
+        println!();
+        println!("EMERGENCY KIT — print this, keep it safe, it is shown only once");
+        println!("  Server:           {}", record.server);
+        println!("  Clinic:           {}", record.clinic);
+        println!("  Login:            {}", record.login);
+        println!("  Secret Key:       {}", printed.as_str());
+        println!("  Root fingerprint: {fingerprint}");
+        println!();
+        println!(
+            "Escrow shares ({m} of {n} rebuild the escrow key): give one file to each officer, then delete:"
+        );
+        for f in &share_files {
+            println!("  {f}");
+        }
+    }
+    Ok(())
+}
+
+/// `vaiti login`.
+pub(crate) fn login_cmd(common: &Common, args: LoginArgs) -> anyhow::Result<()> {
+    let profile = profile_dir(common)?;
+    let stored: Option<Profile> = std::fs::read(profile.join("profile.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let server = args
+        .server
+        .or_else(|| stored.as_ref().map(|p| p.server.clone()))
+        .context("--server is needed (no profile remembers a server)")?;
+    let clinic_hex = args
+        .clinic
+        .or_else(|| stored.as_ref().map(|p| p.clinic.clone()))
+        .context("--clinic is needed: it is on your Emergency Kit")?;
+    let clinic = ClinicId::from_bytes(
+        hex::decode(clinic_hex.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("the clinic id is 32 hexadecimal characters")?,
+    );
+    let login_name = args
+        .email
+        .or(args.handle)
+        .or_else(|| stored.as_ref().map(|p| p.login.clone()))
+        .context("--email (staff) or --handle (patients) is needed")?;
+    let secret_key = read_secret_key(common, &profile)?;
+    let password = read_password(common, "Password: ")?;
+    let mut api = Api::new(&server)?;
+    let unlocked =
+        runtime()?.block_on(login(&mut api, clinic, &login_name, &secret_key, &password))?;
+    if let Some(p) = &stored
+        && p.root_fingerprint != hex::encode(unlocked.root_fingerprint.0)
+    {
+        bail!(
+            "this account's pinned clinic root differs from the one this profile pinned: refusing to continue"
+        );
+    }
+    create_private_dir(&profile)?;
+    let record = Profile {
+        server: server.trim_end_matches('/').to_string(),
+        clinic: hex::encode(clinic.as_bytes()),
+        user: hex::encode(UserId::from_bytes(*unlocked.account.id.as_bytes()).as_bytes()),
+        login: login_name,
+        root_fingerprint: hex::encode(unlocked.root_fingerprint.0),
+    };
+    write_private(
+        &profile.join("profile.json"),
+        &serde_json::to_vec_pretty(&record)?,
+    )?;
+    write_private(
+        &profile.join("secret-key"),
+        secret_key.to_printed().as_bytes(),
+    )?;
+    let session = SessionFile {
+        token: unlocked.session.token.clone(),
+        expires_at: unlocked.session.expires_at,
+    };
+    write_private(
+        &profile.join("session.json"),
+        &serde_json::to_vec(&session)?,
+    )?;
+    if common.json {
+        println!(
+            "{}",
+            serde_json::json!({ "user": record.user, "clinic": record.clinic, "expires_at": session.expires_at })
+        );
+    } else {
+        println!(
+            "Logged in to {} as {}.",
+            unlocked.manifest.name, record.login
+        );
+    }
+    Ok(())
+}
+
+/// `vaiti logout`.
+pub(crate) fn logout_cmd(common: &Common) -> anyhow::Result<()> {
+    let profile = profile_dir(common)?;
+    let record: Profile = serde_json::from_slice(
+        &std::fs::read(profile.join("profile.json"))
+            .with_context(|| format!("no profile in {}", profile.display()))?,
+    )
+    .context("the profile is damaged")?;
+    let session_path = profile.join("session.json");
+    let Ok(bytes) = std::fs::read(&session_path) else {
+        if common.json {
+            println!("{}", serde_json::json!({ "logged_out": true }));
+        } else {
+            println!("Not logged in.");
+        }
+        return Ok(());
+    };
+    let session: SessionFile =
+        serde_json::from_slice(&bytes).context("the session file is damaged")?;
+    let clinic = ClinicId::from_bytes(
+        hex::decode(&record.clinic)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("the profile is damaged")?,
+    );
+    let mut api = Api::new(&record.server)?;
+    api.set_token(Some(session.token));
+    // A session the server already ended is fine: the goal is to be logged out.
+    match runtime()?.block_on(logout(&mut api, clinic)) {
+        Ok(()) | Err(vaiti_client::ClientError::Api { status: 401, .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    std::fs::remove_file(&session_path)
+        .with_context(|| format!("removing {}", session_path.display()))?;
+    if common.json {
+        println!("{}", serde_json::json!({ "logged_out": true }));
+    } else {
+        println!("Logged out.");
+    }
+    Ok(())
+}
