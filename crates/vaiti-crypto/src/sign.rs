@@ -69,15 +69,21 @@ fn signed_message(domain: SignatureDomain, payload: &[u8]) -> Vec<u8> {
     msg
 }
 
-/// Key id of an Ed25519 public key: the first 16 bytes of SHA-256 over a label and the key.
-pub(crate) fn ed25519_key_id(public: &[u8; 32]) -> KeyId {
+/// Key id of a public key: the first 16 bytes of SHA-256 over a per-algorithm label and the key
+/// (`docs/formats.md` §1).
+pub(crate) fn public_key_id(label: &[u8], public: &[u8]) -> KeyId {
     let digest = Sha256::new()
-        .chain_update(b"vaiti v1 key id ed25519")
+        .chain_update(label)
         .chain_update(public)
         .finalize();
     let mut id = [0u8; 16];
     id.copy_from_slice(&digest[..16]);
     KeyId::from_bytes(id)
+}
+
+/// Key id of an Ed25519 public key.
+pub(crate) fn ed25519_key_id(public: &[u8; 32]) -> KeyId {
+    public_key_id(b"vaiti v1 key id ed25519", public)
 }
 
 /// A detached signature with its suite byte.

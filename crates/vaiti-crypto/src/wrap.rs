@@ -44,13 +44,7 @@ const INFO_LABEL: &[u8] = b"vaiti v1 wrap";
 
 /// Key id of an X-Wing public key.
 fn xwing_key_id(public: &[u8]) -> KeyId {
-    let digest = Sha256::new()
-        .chain_update(b"vaiti v1 key id x-wing")
-        .chain_update(public)
-        .finalize();
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&digest[..16]);
-    KeyId::from_bytes(id)
+    crate::sign::public_key_id(b"vaiti v1 key id x-wing", public)
 }
 
 /// A user's (or the escrow's) HPKE public key, to which others wrap keys.
