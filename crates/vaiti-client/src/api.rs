@@ -63,6 +63,24 @@ impl Api {
         self.send(req).await
     }
 
+    /// `POST /api/v1{path}` with a JSON body, expecting no answer body.
+    pub async fn post_no_content<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(), ClientError> {
+        let req = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .json(body);
+        let resp = self.authorize(req).send().await?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(api_error(resp).await)
+        }
+    }
+
     /// `POST /api/v1{path}` without a body, expecting no answer body.
     pub async fn post_empty(&self, path: &str) -> Result<(), ClientError> {
         let resp = self

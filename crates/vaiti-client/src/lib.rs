@@ -3,6 +3,7 @@
 //!
 //! - [`account`]: creating a clinic with its first admin, logging in and unlocking the account's
 //!   keys (OPAQUE with both secrets; nothing secret reaches the server).
+//! - [`admin`]: work that needs the clinic root key, such as adding a branch.
 //! - [`directory`]: the signed clinic manifest and certificates, and how they are checked.
 //! - [`api`]: the HTTP calls.
 //! - [`hetu`]: validation of Finnish identity codes as they are typed.
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod directory;
 pub mod hetu;

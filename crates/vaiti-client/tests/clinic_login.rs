@@ -201,3 +201,108 @@ async fn clinic_creation_needs_the_operator_token_and_sane_escrow() {
     ));
     assert!(Api::new("ftp://example").is_err());
 }
+
+#[tokio::test]
+async fn an_admin_adds_branches_signed_by_the_clinic_root() {
+    let server = server().await;
+    let api = Api::new(&server.url).unwrap();
+    let created = create_clinic(
+        &api,
+        &NewClinic {
+            name: "Klinikka",
+            admin_email: "aino@klinikka.example",
+            admin_name: Some("Aino"),
+            escrow_threshold: 2,
+            escrow_shares: 3,
+            password: "oikea salasana",
+            creation_token: TOKEN,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut api = Api::new(&server.url).unwrap();
+    let unlocked = login(
+        &mut api,
+        created.clinic,
+        "aino@klinikka.example",
+        &created.secret_key,
+        "oikea salasana",
+    )
+    .await
+    .unwrap();
+    let helsinki = vaiti_client::admin::create_branch(&api, &unlocked, "Helsinki", now())
+        .await
+        .unwrap();
+    let tampere = vaiti_client::admin::create_branch(&api, &unlocked, "Tampere", now())
+        .await
+        .unwrap();
+    assert_ne!(helsinki, tampere);
+    let duplicate = vaiti_client::admin::create_branch(&api, &unlocked, "helsinki", now()).await;
+    assert!(
+        matches!(duplicate, Err(ClientError::Usage(_))),
+        "{duplicate:?}"
+    );
+
+    // Logging in again sees manifest version 3 with both branches, verified against the pin.
+    let again = login(
+        &mut api,
+        created.clinic,
+        "aino@klinikka.example",
+        &created.secret_key,
+        "oikea salasana",
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.manifest.manifest_version, 3);
+    let names: Vec<&str> = again
+        .manifest
+        .branches
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
+    assert_eq!(names, ["Helsinki", "Tampere"]);
+    assert_eq!(
+        again.manifest.branches[0].id.as_bytes(),
+        helsinki.as_bytes()
+    );
+
+    // A branch made from a stale manifest (another admin moved it on meanwhile) is refused whole.
+    let stale = vaiti_core::api::CreateBranch {
+        expected_manifest_version: 1,
+        manifest: vaiti_core::Sealed(b"{}".to_vec()),
+        manifest_signature: vaiti_core::Sealed(vec![1; 65]),
+        wraps: vec![vaiti_core::api::NewWrap {
+            scope: vaiti_core::WrapScope::Directory {
+                branch: vaiti_core::BranchId::generate().unwrap(),
+                epoch: 1,
+            },
+            recipient: vaiti_core::Recipient::Escrow,
+            recipient_key: vaiti_core::KeyId::from_bytes([1; 16]),
+            wrap: vaiti_core::Sealed(vec![2; 1243]),
+            signature: vaiti_core::Sealed(vec![3; 65]),
+        }],
+    };
+    let path = format!(
+        "/clinics/{}/branches",
+        vaiti_core::ClinicId::from_bytes(created.clinic.to_bytes())
+    );
+    let refused = api.post_no_content(&path, &stale).await;
+    assert!(
+        matches!(refused, Err(ClientError::Api { status: 409, .. })),
+        "{refused:?}"
+    );
+    let after = login(
+        &mut api,
+        created.clinic,
+        "aino@klinikka.example",
+        &created.secret_key,
+        "oikea salasana",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        after.manifest.manifest_version, 3,
+        "nothing of the refused request was written"
+    );
+}

@@ -156,3 +156,37 @@ pub struct Me {
     /// The clinic and its current manifest.
     pub clinic: Clinic,
 }
+
+/// `POST /api/v1/clinics/{clinic}/branches` request (admins only): a new manifest listing the
+/// branch, and the branch's first directory key wrapped to the admin and to escrow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateBranch {
+    /// The manifest version the admin started from; the server refuses if it has moved on.
+    pub expected_manifest_version: u64,
+    /// The new manifest (version + 1) as signed by the root key.
+    pub manifest: Sealed,
+    /// The root key's signature over it.
+    pub manifest_signature: Sealed,
+    /// The branch's directory key wrapped to its holders (at least escrow and the admin).
+    pub wraps: Vec<NewWrap>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/wraps` response: the key wraps addressed to the caller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MyWraps {
+    /// Oldest first.
+    pub wraps: Vec<crate::model::KeyWrap>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/directory` response: the clinic manifest and every certificate,
+/// for clients to verify against the pinned root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Directory {
+    /// The clinic and its current manifest.
+    pub clinic: Clinic,
+    /// Every certificate of the clinic, by user then serial.
+    pub certificates: Vec<Certificate>,
+}

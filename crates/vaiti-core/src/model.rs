@@ -375,6 +375,7 @@ pub enum Recipient {
 
 /// A key wrapped to a public key, signed by whoever wrapped it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyWrap {
     /// The clinic.
     pub clinic: ClinicId,

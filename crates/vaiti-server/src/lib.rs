@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 
 mod auth;
 pub mod config;
+mod directory;
 mod error;
 mod extract;
 pub mod limiter;
@@ -47,7 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route("/clinics/{clinic}/login/start", post(auth::login_start))
         .route("/clinics/{clinic}/login/finish", post(auth::login_finish))
         .route("/clinics/{clinic}/logout", post(auth::logout))
-        .route("/clinics/{clinic}/me", get(auth::me));
+        .route("/clinics/{clinic}/me", get(auth::me))
+        .route("/clinics/{clinic}/directory", get(directory::directory))
+        .route("/clinics/{clinic}/wraps", get(directory::my_wraps))
+        .route("/clinics/{clinic}/branches", post(directory::create_branch));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)

@@ -6,6 +6,7 @@ use utoipa::OpenApi as _;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::auth::{self, CLINIC_CREATION_HEADER};
+use crate::directory;
 use crate::error::{ErrorBody, ErrorDetail};
 
 #[derive(utoipa::OpenApi)]
@@ -19,6 +20,9 @@ use crate::error::{ErrorBody, ErrorDetail};
         auth::login_finish,
         auth::logout,
         auth::me,
+        directory::directory,
+        directory::my_wraps,
+        directory::create_branch,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes),
@@ -26,6 +30,7 @@ use crate::error::{ErrorBody, ErrorDetail};
         (name = "server", description = "Health and this document."),
         (name = "accounts", description = "OPAQUE registration and login, sessions."),
         (name = "clinics", description = "Clinic creation (operator only)."),
+        (name = "directory", description = "The signed manifest, certificates, key wraps and branches."),
     )
 )]
 struct ApiDoc;

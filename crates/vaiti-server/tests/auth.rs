@@ -537,3 +537,101 @@ async fn login_attempts_are_rate_limited_per_name() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn directory_wraps_and_branch_checks() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+        .await;
+    let (_, session) = h.login(clinic, "aino@clinic.example", b"pw").await;
+    let bearer = format!("Bearer {}", session["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+
+    let (status, dir) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/directory"),
+            None,
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(dir["certificates"].as_array().unwrap().len(), 1);
+    // Only the wrap addressed to the admin comes back, not escrow's.
+    let (_, wraps) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/wraps"),
+            None,
+            &auth,
+        )
+        .await;
+    let wraps = wraps["wraps"].as_array().unwrap();
+    assert_eq!(wraps.len(), 1);
+    assert_eq!(wraps[0]["recipient"]["user"], json!(admin));
+    assert_eq!(wraps[0]["scope"]["type"], "root");
+
+    let branch = vaiti_core::BranchId::generate().unwrap();
+    let wrap = |recipient: Value| {
+        json!({ "scope": { "type": "directory", "branch": branch, "epoch": 1 }, "recipient": recipient,
+                "recipient_key": "0102030405060708090a0b0c0d0e0f10", "wrap": b64(&[1; 1243]), "signature": b64(&[2; 65]) })
+    };
+    let body = |wraps: Vec<Value>, expected: u64| json!({ "expected_manifest_version": expected, "manifest": b64(b"{}"), "manifest_signature": b64(&[3; 65]), "wraps": wraps });
+    let path = format!("/api/v1/clinics/{clinic}/branches");
+    // The directory key must also go to escrow.
+    let (status, _) = h
+        .call(
+            "POST",
+            &path,
+            Some(body(vec![wrap(json!({"type": "user", "user": admin}))], 1)),
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Not to an account that does not exist.
+    let stranger = json!({"type": "user", "user": UserId::generate().unwrap()});
+    let (status, _) = h
+        .call(
+            "POST",
+            &path,
+            Some(body(
+                vec![wrap(json!({"type": "escrow"})), wrap(stranger)],
+                1,
+            )),
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A stale manifest version conflicts; the current one is accepted.
+    let good = vec![
+        wrap(json!({"type": "escrow"})),
+        wrap(json!({"type": "user", "user": admin})),
+    ];
+    assert_eq!(
+        h.call("POST", &path, Some(body(good.clone(), 7)), &auth)
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        h.call("POST", &path, Some(body(good, 1)), &auth).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, dir) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/directory"),
+            None,
+            &auth,
+        )
+        .await;
+    assert_eq!(dir["clinic"]["manifest_version"], 2);
+    // Without a session, nothing.
+    assert_eq!(
+        h.call("GET", &format!("/api/v1/clinics/{clinic}/wraps"), None, &[])
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -27,6 +27,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/clinics/{clinic}/login/finish"),
     ("post", "/api/v1/clinics/{clinic}/logout"),
     ("get", "/api/v1/clinics/{clinic}/me"),
+    ("get", "/api/v1/clinics/{clinic}/directory"),
+    ("get", "/api/v1/clinics/{clinic}/wraps"),
+    ("post", "/api/v1/clinics/{clinic}/branches"),
 ];
 
 fn committed_path() -> PathBuf {

@@ -399,3 +399,82 @@ pub(crate) fn logout_cmd(common: &Common) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `vaiti branch create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BranchCreateArgs {
+    /// The branch's name.
+    pub(crate) name: String,
+}
+
+/// Logs in with this profile's account (every command starts from a verified, unlocked account).
+fn unlock(
+    common: &Common,
+) -> anyhow::Result<(
+    tokio::runtime::Runtime,
+    Api,
+    vaiti_client::account::Unlocked,
+)> {
+    let profile = profile_dir(common)?;
+    let record: Profile = serde_json::from_slice(
+        &std::fs::read(profile.join("profile.json")).with_context(|| {
+            format!(
+                "no profile in {}: log in first (vaiti login)",
+                profile.display()
+            )
+        })?,
+    )
+    .context("the profile is damaged")?;
+    let clinic = ClinicId::from_bytes(
+        hex::decode(&record.clinic)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .context("the profile is damaged")?,
+    );
+    let secret_key = read_secret_key(common, &profile)?;
+    let password = read_password(common, "Password: ")?;
+    let rt = runtime()?;
+    let mut api = Api::new(&record.server)?;
+    let unlocked = rt.block_on(login(
+        &mut api,
+        clinic,
+        &record.login,
+        &secret_key,
+        &password,
+    ))?;
+    if record.root_fingerprint != hex::encode(unlocked.root_fingerprint.0) {
+        bail!(
+            "this account's pinned clinic root differs from the one this profile pinned: refusing to continue"
+        );
+    }
+    let session = SessionFile {
+        token: unlocked.session.token.clone(),
+        expires_at: unlocked.session.expires_at,
+    };
+    write_private(
+        &profile.join("session.json"),
+        &serde_json::to_vec(&session)?,
+    )?;
+    Ok((rt, api, unlocked))
+}
+
+/// `vaiti branch create NAME`.
+pub(crate) fn branch_create(common: &Common, args: BranchCreateArgs) -> anyhow::Result<()> {
+    let (rt, api, unlocked) = unlock(common)?;
+    let branch = rt.block_on(vaiti_client::admin::create_branch(
+        &api,
+        &unlocked,
+        &args.name,
+        now(),
+    ))?;
+    let id = hex::encode(branch.as_bytes());
+    if common.json {
+        println!(
+            "{}",
+            serde_json::json!({ "branch": id, "name": args.name.trim() })
+        );
+    } else {
+        println!("Branch {} created ({id}).", args.name.trim());
+    }
+    Ok(())
+}

@@ -36,10 +36,19 @@ enum Command {
     /// Clinics: `vaiti clinic create`.
     #[command(subcommand)]
     Clinic(ClinicCommand),
+    /// Branches: `vaiti branch create NAME` (admins).
+    #[command(subcommand)]
+    Branch(BranchCommand),
     /// Log in with your password and Secret Key.
     Login(client::LoginArgs),
     /// End this profile's session.
     Logout,
+}
+
+#[derive(Debug, Subcommand)]
+enum BranchCommand {
+    /// Add a branch with its own directory key.
+    Create(client::BranchCreateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +96,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => run_serve(args),
         Command::Clinic(ClinicCommand::Create(args)) => client::clinic_create(&cli.common, args),
+        Command::Branch(BranchCommand::Create(args)) => client::branch_create(&cli.common, args),
         Command::Login(args) => client::login_cmd(&cli.common, args),
         Command::Logout => client::logout_cmd(&cli.common),
     };

@@ -1,0 +1,178 @@
+//! Admin work that needs the clinic root key: adding branches (and, later, certifying staff).
+//!
+//! The root key is never stored on the device: it is unwrapped from the admin's own wrap for the
+//! operation, checked against the manifest's root key, and dropped (zeroized) afterwards.
+
+use vaiti_core::api::{CreateBranch, Directory, MyWraps, NewWrap};
+use vaiti_core::{Recipient, Sealed, WrapScope};
+use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget};
+use vaiti_crypto::{BranchId, DirectoryKey, Epoch, RootKey, Signature, VerifyingKey};
+
+use crate::ClientError;
+use crate::account::Unlocked;
+use crate::api::Api;
+use crate::directory::{BranchEntry, CertificateV1, ManifestV1};
+
+fn clinic_path(unlocked: &Unlocked) -> String {
+    format!(
+        "/clinics/{}",
+        vaiti_core::ClinicId::from_bytes(unlocked.clinic.to_bytes())
+    )
+}
+
+/// The verified manifest and the root key it names.
+pub async fn verified_directory(
+    api: &Api,
+    unlocked: &Unlocked,
+    now: i64,
+) -> Result<(ManifestV1, VerifyingKey, Vec<CertificateV1>), ClientError> {
+    let dir: Directory = api
+        .get(&format!("{}/directory", clinic_path(unlocked)))
+        .await?;
+    let (manifest, root) = ManifestV1::verify(
+        dir.clinic.manifest.as_bytes(),
+        dir.clinic.manifest_signature.as_bytes(),
+        &unlocked.root_fingerprint,
+    )?;
+    if manifest.manifest_version < unlocked.manifest.manifest_version {
+        return Err(ClientError::Protocol(
+            "the server served an older clinic manifest than this device has seen".into(),
+        ));
+    }
+    // Staff certificates are root-signed; an invalid one is refused, never skipped silently.
+    let mut certificates = Vec::new();
+    for c in &dir.certificates {
+        if c.revoked_at.is_some() {
+            continue;
+        }
+        certificates.push(CertificateV1::verify(
+            c.body.as_bytes(),
+            c.signature.as_bytes(),
+            &root,
+            vaiti_core::ClinicId::from_bytes(unlocked.clinic.to_bytes()),
+            now,
+        )?);
+    }
+    Ok((manifest, root, certificates))
+}
+
+/// Unwraps the clinic root key from the admin's own wrap, checking who wrapped it.
+async fn unwrap_root(
+    api: &Api,
+    unlocked: &Unlocked,
+    now: i64,
+) -> Result<(RootKey, ManifestV1), ClientError> {
+    let (manifest, root_vk, certificates) = verified_directory(api, unlocked, now).await?;
+    let wraps: MyWraps = api.get(&format!("{}/wraps", clinic_path(unlocked))).await?;
+    let wrap = wraps
+        .wraps
+        .iter()
+        .find(|w| w.scope == WrapScope::Root)
+        .ok_or_else(|| {
+            ClientError::Usage(
+                "this account holds no copy of the clinic root key (is it an admin?)".into(),
+            )
+        })?;
+    // The wrapper must be a certified member of staff of this clinic.
+    let wrapper = certificates
+        .iter()
+        .find(|c| c.user == wrap.wrapped_by)
+        .ok_or_else(|| {
+            ClientError::Protocol(
+                "the root key was wrapped by someone without a certificate".into(),
+            )
+        })?;
+    let wrapper_vk = VerifyingKey::from_bytes(
+        &hex::decode(&wrapper.verifying_key)
+            .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
+    )?;
+    let public_wrap = PublicWrap {
+        bytes: wrap.wrap.0.clone(),
+        signature: Signature::from_bytes(wrap.signature.as_bytes())?,
+    };
+    let root: RootKey = unlocked.decryption_key.unwrap(
+        &public_wrap,
+        unlocked.clinic,
+        &WrapTarget {
+            scope: Scope::Clinic,
+            tier: None,
+            epoch: Epoch(0),
+        },
+        &wrapper_vk,
+    )?;
+    if root.verifying_key() != root_vk {
+        return Err(ClientError::Protocol(
+            "the unwrapped root key is not the clinic's".into(),
+        ));
+    }
+    Ok((root, manifest))
+}
+
+/// Adds a branch: a fresh directory key (epoch 1), the next manifest version listing the branch,
+/// signed with the root key, and the directory key wrapped to this admin and to escrow.
+pub async fn create_branch(
+    api: &Api,
+    unlocked: &Unlocked,
+    name: &str,
+    now: i64,
+) -> Result<BranchId, ClientError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ClientError::Usage("the branch needs a name".into()));
+    }
+    let (root, manifest) = unwrap_root(api, unlocked, now).await?;
+    if manifest
+        .branches
+        .iter()
+        .any(|b| b.name.eq_ignore_ascii_case(name))
+    {
+        return Err(ClientError::Usage(format!(
+            "the clinic already has a branch named {name:?}"
+        )));
+    }
+    let branch = BranchId::generate()?;
+    let directory_key = DirectoryKey::generate(branch, Epoch::FIRST)?;
+    let mut next = manifest.clone();
+    next.manifest_version = manifest.manifest_version + 1;
+    next.created_at = now;
+    next.branches.push(BranchEntry {
+        id: vaiti_core::BranchId::from_bytes(branch.to_bytes()),
+        name: name.to_string(),
+        directory_key: hex::encode(directory_key.key_id().as_bytes()),
+        epoch: 1,
+    });
+    let (bytes, signature) = next.sign(&root)?;
+    let escrow = manifest.escrow_public_key()?;
+    let scope = WrapScope::Directory {
+        branch: vaiti_core::BranchId::from_bytes(branch.to_bytes()),
+        epoch: 1,
+    };
+    let mut wraps = Vec::new();
+    for (recipient, key) in [
+        (
+            Recipient::User {
+                user: unlocked.account.id,
+            },
+            unlocked.decryption_key.public_key(),
+        ),
+        (Recipient::Escrow, &escrow),
+    ] {
+        let w = key.wrap(&directory_key, unlocked.clinic, &unlocked.signing_key)?;
+        wraps.push(NewWrap {
+            scope,
+            recipient,
+            recipient_key: vaiti_core::KeyId::from_bytes(key.key_id().to_bytes()),
+            wrap: Sealed(w.bytes),
+            signature: Sealed(w.signature.to_bytes().to_vec()),
+        });
+    }
+    let body = CreateBranch {
+        expected_manifest_version: manifest.manifest_version,
+        manifest: Sealed(bytes),
+        manifest_signature: Sealed(signature.to_bytes().to_vec()),
+        wraps,
+    };
+    api.post_no_content(&format!("{}/branches", clinic_path(unlocked)), &body)
+        .await?;
+    Ok(branch)
+}

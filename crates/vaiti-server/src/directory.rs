@@ -1,0 +1,171 @@
+//! The clinic directory: the manifest, certificates, the caller's key wraps, and branches.
+//!
+//! The server stores and serves these signed objects as they are; clients verify them against the
+//! root fingerprint they pinned. The server's own checks (roles, shapes, sequence) are defence in
+//! depth, not what clients rely on.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use vaiti_core::api::{CreateBranch, Directory, MyWraps};
+use vaiti_core::{ChartId, ClinicId, KeyWrap, Recipient, Role, WrapScope};
+use vaiti_store::Write;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// The manifest and every certificate of the caller's clinic.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/directory",
+    tag = "directory",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The manifest and the certificates.", body = Directory),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn directory(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Directory>, ApiError> {
+    let clinic = caller.session.clinic;
+    let clinic_row = state
+        .store
+        .clinic(clinic)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let certificates = state.store.certificates(clinic).await?;
+    Ok(axum::Json(Directory {
+        clinic: clinic_row,
+        certificates,
+    }))
+}
+
+/// Filter of `GET /wraps`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct WrapsQuery {
+    /// Only the wraps of this chart.
+    chart: Option<ChartId>,
+}
+
+/// The key wraps addressed to the caller.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/wraps",
+    tag = "directory",
+    params(("clinic" = ClinicId, Path, description = "The clinic."), WrapsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's wraps, oldest first.", body = MyWraps),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn my_wraps(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<WrapsQuery>,
+) -> Result<axum::Json<MyWraps>, ApiError> {
+    let wraps = state
+        .store
+        .key_wraps(
+            caller.session.clinic,
+            Recipient::User {
+                user: caller.session.user,
+            },
+            query.chart,
+        )
+        .await?;
+    Ok(axum::Json(MyWraps { wraps }))
+}
+
+/// Adds a branch: a new manifest version (root-signed by the admin's client) and the branch's
+/// directory key wrapped to its holders, in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/branches",
+    tag = "directory",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = CreateBranch,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The branch and the new manifest are stored."),
+        (status = 400, description = "`bad_request`: malformed body or wraps.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only admins add branches.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the manifest changed meanwhile; sync and retry.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_branch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateBranch>,
+) -> Result<StatusCode, ApiError> {
+    if !caller.account.roles.contains(&Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only an admin can add a branch",
+        ));
+    }
+    let clinic = caller.session.clinic;
+    let branch = match req.wraps.first().map(|w| w.scope) {
+        Some(WrapScope::Directory { branch, epoch: 1 }) => branch,
+        _ => {
+            return Err(ApiError::bad_request(
+                "a new branch's directory key must be wrapped, at epoch 1",
+            ));
+        }
+    };
+    let to_escrow = req.wraps.iter().any(|w| w.recipient == Recipient::Escrow);
+    let same_key = req
+        .wraps
+        .iter()
+        .all(|w| w.scope == WrapScope::Directory { branch, epoch: 1 });
+    if !to_escrow || !same_key {
+        return Err(ApiError::bad_request(
+            "the directory key must be wrapped to escrow, and only it",
+        ));
+    }
+    for w in &req.wraps {
+        if let Recipient::User { user } = w.recipient
+            && state.store.account(clinic, user).await?.is_none()
+        {
+            return Err(ApiError::bad_request(
+                "a directory key is wrapped to an unknown account",
+            ));
+        }
+    }
+    let now = state.now();
+    let mut writes = vec![Write::UpdateManifest {
+        clinic,
+        expected_version: req.expected_manifest_version,
+        manifest: req.manifest,
+        signature: req.manifest_signature,
+    }];
+    writes.extend(req.wraps.into_iter().map(|w| {
+        Write::PutKeyWrap(KeyWrap {
+            clinic,
+            scope: w.scope,
+            recipient: w.recipient,
+            recipient_key: w.recipient_key,
+            wrap: w.wrap,
+            signature: w.signature,
+            wrapped_by: caller.session.user,
+            created_at: now,
+        })
+    }));
+    state.store.apply(writes).await?;
+    tracing::info!(clinic = %clinic, branch = %branch, admin = %caller.session.user, "branch created");
+    Ok(StatusCode::NO_CONTENT)
+}
