@@ -120,9 +120,24 @@ fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".vaiti"))
 }
 
+/// Writes a file readable by its owner only, replacing any previous contents.
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    write_owner_only(path, contents, false)
+}
+
+/// Creates a file readable by its owner only; fails if it already exists.
+pub(crate) fn create_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    write_owner_only(path, contents, true)
+}
+
+fn write_owner_only(path: &Path, contents: &[u8], must_be_new: bool) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
+    if must_be_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options

@@ -173,7 +173,7 @@ fn clinic_creation_token(data: &std::path::Path) -> anyhow::Result<[u8; 32]> {
             getrandom::fill(&mut bytes)
                 .map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
             let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-            write_private(&path, token.as_bytes())?;
+            client::create_private(&path, token.as_bytes())?;
             tracing::info!(path = %path.display(), "created the clinic-creation token");
             token
         }
@@ -186,23 +186,6 @@ fn clinic_creation_token(data: &std::path::Path) -> anyhow::Result<[u8; 32]> {
         );
     }
     Ok(sha2::Sha256::digest(token.as_bytes()).into())
-}
-
-/// Writes a file readable by its owner only.
-fn write_private(path: &std::path::Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(contents)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
