@@ -83,12 +83,12 @@ pub struct CreatedClinic {
 
 /// The result of the first OPAQUE round trip plus the client's finish: the upload for the server
 /// and the KEK the export key gives.
-struct Registration {
-    upload: Vec<u8>,
-    kek: KeyEncryptionKey,
+pub(crate) struct Registration {
+    pub(crate) upload: Vec<u8>,
+    pub(crate) kek: KeyEncryptionKey,
 }
 
-async fn register(
+pub(crate) async fn register(
     api: &Api,
     clinic: ClinicId,
     user: UserId,
@@ -130,13 +130,13 @@ async fn register(
 }
 
 /// A user's freshly made keys, and their sealed forms for the server.
-struct NewAccountKeys {
-    decryption: DecryptionKey,
-    signing: SigningKey,
-    sealed: AccountKeys,
+pub(crate) struct NewAccountKeys {
+    pub(crate) decryption: DecryptionKey,
+    pub(crate) signing: SigningKey,
+    pub(crate) sealed: AccountKeys,
 }
 
-fn new_account_keys(
+pub(crate) fn new_account_keys(
     kek: &KeyEncryptionKey,
     clinic: ClinicId,
     user: UserId,
@@ -411,6 +411,13 @@ pub async fn login(
         signing_key,
         cache_key,
     })
+}
+
+impl Unlocked {
+    /// `/clinics/{clinic}`, the prefix of this account's API paths.
+    pub fn clinic_path(&self) -> String {
+        format!("/clinics/{}", core_clinic(self.clinic))
+    }
 }
 
 /// Ends the session on the server.

@@ -57,7 +57,7 @@ pub async fn verified_directory(
 }
 
 /// Unwraps the clinic root key from the admin's own wrap, checking who wrapped it.
-async fn unwrap_root(
+pub(crate) async fn unwrap_root(
     api: &Api,
     unlocked: &Unlocked,
     now: i64,

@@ -149,6 +149,16 @@ impl CertificateV1 {
         Ok((bytes, signature))
     }
 
+    /// Serialises and signs with a clinician's key (patient certificates).
+    pub fn sign_with(
+        &self,
+        issuer: &vaiti_crypto::SigningKey,
+    ) -> Result<(Vec<u8>, Signature), ClientError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| ClientError::Usage(e.to_string()))?;
+        let signature = issuer.sign(SignatureDomain::Certificate, &bytes);
+        Ok((bytes, signature))
+    }
+
     /// Verifies a certificate issued by `issuer` and parses it; checks clinic and expiry.
     pub fn verify(
         bytes: &[u8],

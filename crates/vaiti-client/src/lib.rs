@@ -13,8 +13,12 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod chart;
+mod conv;
 pub mod directory;
 pub mod hetu;
+pub mod invite;
+pub mod session;
 
 /// What can go wrong on the client, in terms a user can act on.
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ClinicId, KeyId, UserId};
-use crate::model::{Account, AccountKeys, Certificate, Clinic, Recipient, Sealed, WrapScope};
+use crate::ids::{BranchId, ChartId, ClinicId, InviteId, KeyId, ObjectId, UserId};
+use crate::model::{
+    Account, AccountKeys, Certificate, Chart, ChartStateEntry, Clinic, DirectoryWrap, Invite,
+    KeyWrap, Recipient, RecordVersion, Sealed, WrapScope,
+};
 
 /// `POST /api/v1/opaque/register` request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,4 +192,227 @@ pub struct Directory {
     pub clinic: Clinic,
     /// Every certificate of the clinic, by user then serial.
     pub certificates: Vec<Certificate>,
+}
+
+/// `POST /api/v1/clinics/{clinic}/invites` request: a signed invite (`signed::InviteV1`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateInvite {
+    /// The invite body as signed.
+    pub body: Sealed,
+    /// The inviter's signature (label `vaiti v1 invite`).
+    pub signature: Sealed,
+}
+
+/// `GET /api/v1/clinics/{clinic}/invites`: the caller's invites, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteList {
+    /// The invites.
+    pub invites: Vec<Invite>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/invites/{invite}`: what an invitee needs to check an invite
+/// before signing up. Only someone holding the invite secret knows the id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InviteLookup {
+    /// The invite.
+    pub invite: Invite,
+    /// The clinic and its signed manifest.
+    pub clinic: Clinic,
+    /// The inviter's certificates.
+    pub inviter_certificates: Vec<Certificate>,
+}
+
+/// `POST /api/v1/clinics/{clinic}/signup` request: a new account bound to an invite.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Signup {
+    /// The invite being used.
+    pub invite: InviteId,
+    /// The new account's id, chosen by the client.
+    pub user: UserId,
+    /// The login name: the invited email (staff) or a random handle (patients).
+    pub login: String,
+    /// A staff member's display name.
+    pub display_name: Option<String>,
+    /// Public keys and sealed secrets.
+    pub keys: AccountKeys,
+    /// OPAQUE `RegistrationUpload`.
+    pub opaque_upload: Sealed,
+    /// The binding body (`signed::BindingV1`) as signed.
+    pub binding: Sealed,
+    /// Its signature with the key derived from the invite secret.
+    pub binding_signature: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/signup` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedUp {
+    /// The new account.
+    pub user: UserId,
+}
+
+/// `POST /api/v1/clinics/{clinic}/invites/{invite}/complete` request: the inviter certifies the
+/// new member and wraps what they need.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CompleteInvite {
+    /// The new member's certificate.
+    pub certificate: NewCertificate,
+    /// Keys wrapped to the new member (directory keys; a patient's identity and shared case keys).
+    pub wraps: Vec<NewWrap>,
+    /// For a patient: the chart-state entry naming their account.
+    pub state: Option<NewChartState>,
+}
+
+/// `POST /api/v1/clinics/{clinic}/invites/{invite}/revoke` request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevokeInvite {
+    /// Also revoke the account created with the invite, if any.
+    pub revoke_account: bool,
+}
+
+/// A chart-state entry as sent by a client (`signed::ChartStateV1`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewChartState {
+    /// 1, 2, 3, ...
+    pub seq: u64,
+    /// The body as signed.
+    pub body: Sealed,
+    /// The author's signature (label `vaiti v1 chart state`).
+    pub signature: Sealed,
+    /// The entry's hash (clients recompute it).
+    pub hash: Sealed,
+}
+
+/// A record version as sent by its author (the chart comes from the path, the author from the
+/// session).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewRecord {
+    /// The object.
+    pub object: ObjectId,
+    /// 1, 2, 3, ...
+    pub version: u64,
+    /// The envelope kind byte.
+    pub kind: u8,
+    /// 0 none, 1 team, 2 shared.
+    pub tier: u8,
+    /// The key epoch.
+    pub epoch: u32,
+    /// The author's signing key id.
+    pub author_key: KeyId,
+    /// As in the signed context.
+    pub created_at: i64,
+    /// The previous version's hash (zeros for version 1).
+    pub prev_version_hash: Sealed,
+    /// The chart state the author wrote under.
+    pub chart_state_hash: Sealed,
+    /// The content key, wrapped.
+    pub wrapped_key: Sealed,
+    /// The content envelope.
+    pub envelope: Sealed,
+    /// The author's signature.
+    pub signature: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/charts` request: a new chart, in one transaction.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreateChart {
+    /// The chart id, chosen by the client.
+    pub chart: ChartId,
+    /// The branch.
+    pub branch: BranchId,
+    /// The first chart-state entry (care team, epoch 1).
+    pub state: NewChartState,
+    /// The identity record, sealed under the chart's identity key.
+    pub identity: NewRecord,
+    /// The search card, sealed under the branch directory key.
+    pub search_card: NewRecord,
+    /// The directory key epoch the identity key is wrapped under.
+    pub directory_epoch: u32,
+    /// The identity key under the branch directory key.
+    pub directory_wrap: Sealed,
+    /// The identity key wrapped to the care team and escrow.
+    pub wraps: Vec<NewWrap>,
+}
+
+/// A chart as listed: what finding a patient needs, never notes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartSummary {
+    /// The chart.
+    pub chart: Chart,
+    /// The latest search card (for holders of the branch directory key).
+    pub search_card: Option<RecordVersion>,
+    /// The identity key under the directory key (same holders).
+    pub directory_wrap: Option<DirectoryWrap>,
+    /// The latest identity record (for the care team and the patient).
+    pub identity: Option<RecordVersion>,
+    /// The identity key wrapped to the caller, if it is.
+    pub identity_wrap: Option<KeyWrap>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/charts`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartList {
+    /// The charts, oldest first.
+    pub charts: Vec<ChartSummary>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/charts/{chart}`: everything about one chart the caller may see.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartView {
+    /// The chart.
+    pub chart: Chart,
+    /// The signed, hash-chained state, in order.
+    pub states: Vec<ChartStateEntry>,
+    /// Key wraps to the caller for this chart.
+    pub wraps: Vec<KeyWrap>,
+    /// The identity key under the branch directory key (front desk and admins of the branch).
+    pub directory_wrap: Option<DirectoryWrap>,
+    /// Every version of the identity record.
+    pub identity: Vec<RecordVersion>,
+    /// Every version of the search card (front desk and admins of the branch).
+    pub search_card: Vec<RecordVersion>,
+    /// Every version of every note the caller may read (none for front desk; the shared tier only
+    /// for the patient).
+    pub notes: Vec<RecordVersion>,
+}
+
+/// `POST /api/v1/clinics/{clinic}/charts/{chart}/state` request: a care-team change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppendChartState {
+    /// The new entry.
+    pub state: NewChartState,
+    /// Keys wrapped for the new state (a new member's keys, or a new epoch's).
+    pub wraps: Vec<NewWrap>,
+}
+
+/// `POST /api/v1/clinics/{clinic}/charts/{chart}/wraps` request: case keys made by the first
+/// clinician who opens the chart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PutWraps {
+    /// The wraps.
+    pub wraps: Vec<NewWrap>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/objects/{object}`: which chart an object belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ObjectLocation {
+    /// The object.
+    pub object: ObjectId,
+    /// Its chart.
+    pub chart: ChartId,
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod ids;
 pub mod model;
+pub mod signed;
 
 pub use ids::{BranchId, ChartId, ClinicId, IdError, InviteId, KeyId, ObjectId, UserId};
 pub use model::*;

@@ -233,6 +233,7 @@ pub struct Certificate {
 
 /// What an invite is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InviteKind {
     /// A staff member, with roles and branches in the signed invite.
@@ -243,6 +244,7 @@ pub enum InviteKind {
 
 /// The lifecycle of an invite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum InviteState {
     /// Waiting for the invitee.
@@ -258,6 +260,7 @@ pub enum InviteState {
 /// An invite. Nothing is wrapped to the invite secret; the server stores the signed invite and,
 /// once used, the invitee's signed binding of their new keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     /// The clinic.
     pub clinic: ClinicId,
@@ -287,6 +290,7 @@ pub struct Invite {
 
 /// A patient's chart: only ids and times on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chart {
     /// The clinic.
     pub clinic: ClinicId,
@@ -302,6 +306,7 @@ pub struct Chart {
 
 /// One signed entry of a chart's hash-chained state (care team, epoch, patient account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartStateEntry {
     /// The chart.
     pub chart: ChartId,
@@ -397,6 +402,7 @@ pub struct KeyWrap {
 
 /// A chart's identity key wrapped under its branch's directory key (front desk's access).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryWrap {
     /// The clinic.
     pub clinic: ClinicId,
@@ -413,6 +419,7 @@ pub struct DirectoryWrap {
 /// One version of a stored object: the metadata a reader rebuilds the envelope context from, and
 /// the ciphertext.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordVersion {
     /// The clinic.
     pub clinic: ClinicId,
@@ -444,4 +451,23 @@ pub struct RecordVersion {
     pub envelope: Sealed,
     /// The author's signature.
     pub signature: Sealed,
+}
+
+/// Envelope kind bytes the server needs to route records (the same values as
+/// `vaiti_crypto::Kind::to_byte`; `vaiti-client` has a test that they agree).
+pub mod record_kind {
+    /// A session note.
+    pub const NOTE: u8 = 0x01;
+    /// A chart's full identity record.
+    pub const IDENTITY_RECORD: u8 = 0x03;
+    /// A chart's search card.
+    pub const SEARCH_CARD: u8 = 0x04;
+}
+
+/// Case-key tiers as stored (the same values as `vaiti_crypto::Tier::to_byte`).
+pub mod tier {
+    /// Process notes: the care team only.
+    pub const TEAM: u8 = 1;
+    /// Notes the patient may also read.
+    pub const SHARED: u8 = 2;
 }

@@ -85,6 +85,7 @@
 pub mod envelope;
 mod error;
 pub mod ids;
+pub mod invite;
 pub mod keys;
 mod record;
 pub mod shamir;
@@ -97,10 +98,14 @@ pub mod wrap;
 pub use envelope::{AuthorRole, Context, Envelope, Kind, OpenPolicy, Plaintext, SignedEnvelope};
 pub use error::{Error, Result};
 pub use ids::{BranchId, ChartId, ClinicId, Epoch, KeyId, ObjectId, Tier, UserId};
+pub use invite::InviteSecret;
 pub use keys::{AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey};
 pub use record::{CacheKey, RecordKey, SealedRecord, account_context, identity_wrap_context};
 pub use shamir::{EscrowKey, EscrowShare};
-pub use sign::{RootFingerprint, RootKey, Signature, SignatureDomain, SigningKey, VerifyingKey};
+pub use sign::{
+    RootFingerprint, RootKey, Signature, SignatureDomain, SigningKey, VerifyingKey,
+    signed_structure_hash,
+};
 pub use two_secret::{SecretKey, opaque_password_input};
 pub use wrap::{
     DecryptionKey, EncryptionPublicKey, PublicWrap, Scope, WrapTarget, Wrappable, WrappedKind,

@@ -300,3 +300,21 @@ impl fmt::Debug for RootFingerprint {
         f.write_str(")")
     }
 }
+
+/// The hash that names a signed structure (a chart-state entry, an invite): SHA-256 over the
+/// domain's label, the body's length (8 bytes, big-endian), the body and the signature. The next
+/// entry of a hash chain names its predecessor by this value.
+pub fn signed_structure_hash(
+    domain: SignatureDomain,
+    body: &[u8],
+    signature: &Signature,
+) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"vaiti v1 structure hash")
+        .chain_update(domain.label())
+        .chain_update((body.len() as u64).to_be_bytes())
+        .chain_update(body)
+        .chain_update(signature.to_bytes())
+        .finalize()
+        .into()
+}

@@ -441,6 +441,11 @@ pub(crate) async fn login_finish(
     };
     state.store.create_session(&session).await?;
     tracing::info!(clinic = %clinic, user = %user, "login");
+    // A proven password gives back this name's login attempts: the limit is for guessing, and a
+    // user running many commands in a minute logs in for each.
+    state
+        .login_limiter
+        .succeeded(clinic.as_bytes(), &account.login);
     Ok(axum::Json(LoggedIn {
         token: URL_SAFE_NO_PAD.encode(token),
         user,

@@ -40,7 +40,17 @@ pub(crate) async fn directory(
         .clinic(clinic)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let certificates = state.store.certificates(clinic).await?;
+    let mut certificates = state.store.certificates(clinic).await?;
+    // A patient sees the staff's certificates and their own, never other patients'.
+    if caller.account.kind == vaiti_core::AccountKind::Patient {
+        let mut staff = std::collections::HashSet::new();
+        for a in state.store.accounts(clinic).await? {
+            if a.kind == vaiti_core::AccountKind::Staff {
+                staff.insert(a.id);
+            }
+        }
+        certificates.retain(|c| c.user == caller.session.user || staff.contains(&c.user));
+    }
     Ok(axum::Json(Directory {
         clinic: clinic_row,
         certificates,

@@ -18,10 +18,12 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 mod auth;
+mod charts;
 pub mod config;
 mod directory;
 mod error;
 mod extract;
+mod invites;
 pub mod limiter;
 mod openapi;
 mod state;
@@ -51,7 +53,45 @@ pub fn router(state: AppState) -> Router {
         .route("/clinics/{clinic}/me", get(auth::me))
         .route("/clinics/{clinic}/directory", get(directory::directory))
         .route("/clinics/{clinic}/wraps", get(directory::my_wraps))
-        .route("/clinics/{clinic}/branches", post(directory::create_branch));
+        .route("/clinics/{clinic}/branches", post(directory::create_branch))
+        .route(
+            "/clinics/{clinic}/invites",
+            post(invites::create_invite).get(invites::list_invites),
+        )
+        .route(
+            "/clinics/{clinic}/invites/{invite}",
+            get(invites::lookup_invite),
+        )
+        .route(
+            "/clinics/{clinic}/invites/{invite}/complete",
+            post(invites::complete_invite),
+        )
+        .route(
+            "/clinics/{clinic}/invites/{invite}/revoke",
+            post(invites::revoke_invite),
+        )
+        .route("/clinics/{clinic}/signup", post(invites::signup))
+        .route(
+            "/clinics/{clinic}/charts",
+            post(charts::create_chart).get(charts::list_charts),
+        )
+        .route("/clinics/{clinic}/charts/{chart}", get(charts::chart_view))
+        .route(
+            "/clinics/{clinic}/charts/{chart}/state",
+            post(charts::append_state),
+        )
+        .route(
+            "/clinics/{clinic}/charts/{chart}/wraps",
+            post(charts::put_wraps),
+        )
+        .route(
+            "/clinics/{clinic}/charts/{chart}/records",
+            post(charts::put_record),
+        )
+        .route(
+            "/clinics/{clinic}/objects/{object}",
+            get(charts::object_location),
+        );
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)

@@ -6,8 +6,8 @@ use utoipa::OpenApi as _;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 use crate::auth::{self, CLINIC_CREATION_HEADER};
-use crate::directory;
 use crate::error::{ErrorBody, ErrorDetail};
+use crate::{charts, directory, invites};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -23,6 +23,19 @@ use crate::error::{ErrorBody, ErrorDetail};
         directory::directory,
         directory::my_wraps,
         directory::create_branch,
+        invites::create_invite,
+        invites::list_invites,
+        invites::lookup_invite,
+        invites::signup,
+        invites::complete_invite,
+        invites::revoke_invite,
+        charts::create_chart,
+        charts::list_charts,
+        charts::chart_view,
+        charts::append_state,
+        charts::put_wraps,
+        charts::put_record,
+        charts::object_location,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes),
@@ -31,6 +44,8 @@ use crate::error::{ErrorBody, ErrorDetail};
         (name = "accounts", description = "OPAQUE registration and login, sessions."),
         (name = "clinics", description = "Clinic creation (operator only)."),
         (name = "directory", description = "The signed manifest, certificates, key wraps and branches."),
+        (name = "invites", description = "Staff and patient invites, sign-up and completing a join."),
+        (name = "charts", description = "Charts, their signed state, key wraps, identity records and notes."),
     )
 )]
 struct ApiDoc;

@@ -30,6 +30,19 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/clinics/{clinic}/directory"),
     ("get", "/api/v1/clinics/{clinic}/wraps"),
     ("post", "/api/v1/clinics/{clinic}/branches"),
+    ("post", "/api/v1/clinics/{clinic}/invites"),
+    ("get", "/api/v1/clinics/{clinic}/invites"),
+    ("get", "/api/v1/clinics/{clinic}/invites/{invite}"),
+    ("post", "/api/v1/clinics/{clinic}/invites/{invite}/complete"),
+    ("post", "/api/v1/clinics/{clinic}/invites/{invite}/revoke"),
+    ("post", "/api/v1/clinics/{clinic}/signup"),
+    ("post", "/api/v1/clinics/{clinic}/charts"),
+    ("get", "/api/v1/clinics/{clinic}/charts"),
+    ("get", "/api/v1/clinics/{clinic}/charts/{chart}"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/state"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/wraps"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/records"),
+    ("get", "/api/v1/clinics/{clinic}/objects/{object}"),
 ];
 
 fn committed_path() -> PathBuf {

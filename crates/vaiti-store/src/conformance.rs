@@ -2345,11 +2345,24 @@ pub async fn directory_wraps(store: Arc<dyn Store>) {
     }
     assert_eq!(
         store.directory_wraps(c, b, 1).await.unwrap(),
-        vec![d1, d2.clone(), d3],
+        vec![d1.clone(), d2.clone(), d3],
         "oldest first"
     );
-    assert_eq!(store.directory_wraps(c, b, 2).await.unwrap(), vec![d4]);
+    assert_eq!(
+        store.directory_wraps(c, b, 2).await.unwrap(),
+        vec![d4.clone()]
+    );
     assert!(store.directory_wraps(c, b, 3).await.unwrap().is_empty());
+    assert_eq!(
+        store.directory_wrap(c, chart1).await.unwrap(),
+        Some(d4.clone()),
+        "one chart's wrap: the highest epoch"
+    );
+    assert_eq!(
+        store.directory_wrap(c, chart2).await.unwrap(),
+        Some(d1.clone())
+    );
+    assert_eq!(store.directory_wrap(c, new_chart_id()).await.unwrap(), None);
     assert!(
         store
             .directory_wraps(c, new_branch_id(), 1)

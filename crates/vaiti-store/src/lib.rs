@@ -292,6 +292,12 @@ pub trait Store: Send + Sync + 'static {
         epoch: u32,
     ) -> Result<Vec<DirectoryWrap>>;
 
+    /// A chart's identity key under its branch directory key of the highest epoch, if any.
+    async fn directory_wrap(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<Option<DirectoryWrap>>;
     /// The latest version of every object of `chart` whose kind is in `kinds`, oldest object first.
     async fn latest_records(
         &self,

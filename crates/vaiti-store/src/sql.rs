@@ -339,6 +339,13 @@ macro_rules! forward_store {
             ) -> $crate::Result<Vec<vaiti_core::DirectoryWrap>> {
                 self.inner.directory_wraps(clinic, branch, epoch).await
             }
+            async fn directory_wrap(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                chart: vaiti_core::ChartId,
+            ) -> $crate::Result<Option<vaiti_core::DirectoryWrap>> {
+                self.inner.directory_wrap(clinic, chart).await
+            }
             async fn latest_records(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -1509,6 +1516,25 @@ where
             )
             .await?;
         rows.iter().map(directory_wrap_row).collect()
+    }
+
+    pub(crate) async fn directory_wrap(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<Option<DirectoryWrap>> {
+        let mut c = self.pool.acquire().await?;
+        let row = c
+            .fetch_optional(
+                concat!(
+                    "SELECT ",
+                    directory_wrap_columns!(),
+                    " FROM directory_wraps WHERE clinic_id = $1 AND chart_id = $2 ORDER BY epoch DESC LIMIT 1"
+                ),
+                args![clinic, chart],
+            )
+            .await?;
+        row.as_ref().map(directory_wrap_row).transpose()
     }
 
     pub(crate) async fn latest_records(

@@ -97,12 +97,12 @@ fn parse_shares(s: &str) -> Result<(u8, u8), String> {
 
 /// What the profile remembers (nothing secret).
 #[derive(Debug, Serialize, Deserialize)]
-struct Profile {
-    server: String,
-    clinic: String,
-    user: String,
-    login: String,
-    root_fingerprint: String,
+pub(crate) struct Profile {
+    pub(crate) server: String,
+    pub(crate) clinic: String,
+    pub(crate) user: String,
+    pub(crate) login: String,
+    pub(crate) root_fingerprint: String,
 }
 
 /// The current session.
@@ -112,7 +112,7 @@ struct SessionFile {
     expires_at: i64,
 }
 
-fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
+pub(crate) fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
     if let Some(p) = &common.profile {
         return Ok(p.clone());
     }
@@ -121,7 +121,7 @@ fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
 }
 
 /// Writes a file readable by its owner only, replacing any previous contents.
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     write_owner_only(path, contents, false)
 }
 
@@ -149,7 +149,7 @@ fn write_owner_only(path: &Path, contents: &[u8], must_be_new: bool) -> anyhow::
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn create_private_dir(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
     #[cfg(unix)]
     {
@@ -160,7 +160,7 @@ fn create_private_dir(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_password(common: &Common, prompt: &str) -> anyhow::Result<String> {
+pub(crate) fn read_password(common: &Common, prompt: &str) -> anyhow::Result<String> {
     if common.password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -191,13 +191,13 @@ fn read_secret_key(common: &Common, profile: &Path) -> anyhow::Result<SecretKey>
     })
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -423,7 +423,7 @@ pub(crate) struct BranchCreateArgs {
 }
 
 /// Logs in with this profile's account (every command starts from a verified, unlocked account).
-fn unlock(
+pub(crate) fn unlock(
     common: &Common,
 ) -> anyhow::Result<(
     tokio::runtime::Runtime,

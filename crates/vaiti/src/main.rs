@@ -15,6 +15,7 @@ use vaiti_server::{AppState, ServerConfig, Transport};
 use vaiti_store::{PostgresStore, SqliteStore, Store};
 
 mod client;
+mod records;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,73 @@ enum Command {
     Login(client::LoginArgs),
     /// End this profile's session.
     Logout,
+    /// Sync: complete joins you are waiting to complete (every command does this first).
+    Sync,
+    /// Staff: `vaiti staff invite` (admins).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+    /// Your invites: list them, revoke one.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+    /// Sign up with an invite code (staff or patient).
+    Signup(records::SignupArgs),
+    /// Patients: add, list, find, show, invite to the portal.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+    /// A chart's care team: add or remove a clinician.
+    #[command(subcommand, name = "care-team")]
+    CareTeam(CareTeamCommand),
+    /// Session notes: add, list, show, amend.
+    #[command(subcommand)]
+    Note(NoteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffCommand {
+    /// Invite a member of staff; prints an invite code.
+    Invite(records::StaffInviteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum InviteCommand {
+    /// Your invites and whether they were used.
+    List,
+    /// Revoke an invite (and with --account the account made with it).
+    Revoke(records::InviteRevokeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PatientCommand {
+    /// Add a patient (front desk or an admin of the branch).
+    Add(records::PatientAddArgs),
+    /// List patients: a branch's directory, or everyone you may list.
+    List(records::PatientListArgs),
+    /// Find patients by name, birth date or chart id.
+    Find(records::PatientFindArgs),
+    /// Show a patient's identity record and care team.
+    Show(records::ChartArg),
+    /// Invite the patient to the portal (a clinician of the care team); prints an invite code.
+    Invite(records::PatientInviteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CareTeamCommand {
+    /// Add a clinician to the care team.
+    Add(records::CareTeamArgs),
+    /// Remove a clinician (new notes use new keys they never get).
+    Remove(records::CareTeamArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum NoteCommand {
+    /// Write a note (from --file or standard input).
+    Add(records::NoteAddArgs),
+    /// List a chart's notes you may read.
+    List(records::ChartArg),
+    /// Show a note and its history.
+    Show(records::NoteArg),
+    /// Amend a note; the original stays readable.
+    Amend(records::NoteAmendArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,13 +127,9 @@ enum ClinicCommand {
 
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// Data directory of the embedded SQLite store (created on first start).
-    #[arg(
-        long,
-        env = "VAITI_DATA",
-        default_value = "./vaiti-data",
-        conflicts_with = "database"
-    )]
+    /// Data directory (created on first start): the embedded SQLite store unless --database is
+    /// given, and the operator's clinic-creation token.
+    #[arg(long, env = "VAITI_DATA", default_value = "./vaiti-data")]
     data: PathBuf,
     /// PostgreSQL URL (postgres://...) instead of the embedded store. The database must exist.
     #[arg(long, env = "VAITI_DATABASE_URL")]
@@ -99,6 +163,22 @@ fn main() -> std::process::ExitCode {
         Command::Branch(BranchCommand::Create(args)) => client::branch_create(&cli.common, args),
         Command::Login(args) => client::login_cmd(&cli.common, args),
         Command::Logout => client::logout_cmd(&cli.common),
+        Command::Sync => records::sync(&cli.common),
+        Command::Staff(StaffCommand::Invite(a)) => records::staff_invite(&cli.common, a),
+        Command::Invite(InviteCommand::List) => records::invite_list(&cli.common),
+        Command::Invite(InviteCommand::Revoke(a)) => records::invite_revoke(&cli.common, a),
+        Command::Signup(a) => records::signup(&cli.common, a),
+        Command::Patient(PatientCommand::Add(a)) => records::patient_add(&cli.common, a),
+        Command::Patient(PatientCommand::List(a)) => records::patient_list(&cli.common, a),
+        Command::Patient(PatientCommand::Find(a)) => records::patient_find(&cli.common, a),
+        Command::Patient(PatientCommand::Show(a)) => records::patient_show(&cli.common, a),
+        Command::Patient(PatientCommand::Invite(a)) => records::patient_invite(&cli.common, a),
+        Command::CareTeam(CareTeamCommand::Add(a)) => records::care_team(&cli.common, a, true),
+        Command::CareTeam(CareTeamCommand::Remove(a)) => records::care_team(&cli.common, a, false),
+        Command::Note(NoteCommand::Add(a)) => records::note_add(&cli.common, a),
+        Command::Note(NoteCommand::List(a)) => records::note_list(&cli.common, a),
+        Command::Note(NoteCommand::Show(a)) => records::note_show(&cli.common, a),
+        Command::Note(NoteCommand::Amend(a)) => records::note_amend(&cli.common, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -3,75 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn temp_dir() -> PathBuf {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).unwrap();
-    std::env::temp_dir().join(format!("vaiti-cli-test-{}", u64::from_le_bytes(bytes)))
-}
+use std::path::Path;
 
-fn vaiti(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaiti"))
-        .args(args)
-        .env_remove("VAITI_PASSWORD")
-        .env_remove("VAITI_SECRET_KEY")
-        .env_remove("VAITI_PROFILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command may exit before reading its input (a bad argument or a Secret Key typo is caught
-    // first); a closed pipe then is expected, not a test failure.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaiti"))
-        .args([
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("vaiti: listening on ")
-        .unwrap()
-        .to_string();
-    (Server(child), url)
-}
+use cli::{json, temp_dir, vaiti};
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
@@ -82,8 +19,10 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn create_a_clinic_log_in_elsewhere_and_log_out() {
     let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
     let data = dir.join("data");
-    let (_server, url) = serve(&data);
+    let server = cli::serve(&["--data", data.to_str().unwrap()], &dir.join("server.log"));
+    let url = server.url.clone();
     let token_file = data.join("clinic-creation-token");
     let admin_profile = dir.join("admin-laptop");
     let shares = dir.join("shares");

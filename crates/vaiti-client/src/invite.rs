@@ -1,0 +1,671 @@
+//! Invites and join (DESIGN.md flow 2; `docs/protocol.md` "Invites and join").
+//!
+//! The inviter signs an invite and hands over a code `V1.<clinic>.<secret>` (the secret is 32
+//! random bytes, base64url). The invitee's device looks the invite up, checks it — the clinic root
+//! through the secret's root check (a server cannot present a root of its own), the manifest, the
+//! inviter's certificate and signature — makes its keys, and signs a binding with the key derived
+//! from the secret. The inviter's device completes the join on its next sync: it checks the binding
+//! against the invite it signed, certifies the new member, and wraps what they need.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use vaiti_core::api::{
+    CompleteInvite, CreateInvite, InviteList, InviteLookup, NewCertificate, RevokeInvite, SignedUp,
+    Signup,
+};
+use vaiti_core::signed::{BINDING_SIGNATURE_LEN, BindingV1, InviteV1};
+use vaiti_core::{
+    AccountKind, BranchId, ChartId, InviteId, InviteKind, InviteState, Role, Sealed, UserId,
+    WrapScope,
+};
+use vaiti_crypto::{
+    ClinicId, InviteSecret, RootFingerprint, SecretKey, Signature, SignatureDomain, VerifyingKey,
+};
+
+use crate::ClientError;
+use crate::account::{STAFF_CERTIFICATE_S, new_account_keys, register};
+use crate::api::Api;
+use crate::conv::{core_clinic, core_key, crypto_user};
+use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
+use crate::session::Session;
+
+/// How long an invite stays usable unless the inviter says otherwise.
+pub const DEFAULT_INVITE_S: i64 = 72 * 60 * 60;
+
+/// The longest an invite may stay usable (the server refuses longer).
+pub const MAX_INVITE_S: i64 = 30 * 24 * 60 * 60;
+
+/// How long a patient's certificate lasts (renewed by their care team's clients on sync).
+pub const PATIENT_CERTIFICATE_S: i64 = 365 * 24 * 60 * 60;
+
+/// An invite code: the clinic and the secret.
+#[derive(Debug)]
+pub struct InviteCode {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The invite secret.
+    pub secret: InviteSecret,
+}
+
+impl InviteCode {
+    /// The printed form, `V1.<clinic hex>.<secret base64url>`.
+    pub fn to_printed(&self) -> String {
+        format!(
+            "V1.{}.{}",
+            hex::encode(self.clinic.as_bytes()),
+            URL_SAFE_NO_PAD.encode(self.secret.to_bytes().as_ref())
+        )
+    }
+
+    /// Parses a printed code (surrounding whitespace is ignored).
+    pub fn parse(text: &str) -> Result<Self, ClientError> {
+        let bad = || {
+            ClientError::Usage(
+                "that is not a vaiti invite code (it looks like V1.<32 hex characters>.<43 characters>)".into(),
+            )
+        };
+        let mut parts = text.trim().split('.');
+        let (Some("V1"), Some(clinic), Some(secret), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        let clinic: [u8; 16] = hex::decode(clinic)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        let secret = URL_SAFE_NO_PAD.decode(secret).map_err(|_| bad())?;
+        Ok(Self {
+            clinic: ClinicId::from_bytes(clinic),
+            secret: InviteSecret::from_bytes(&secret).map_err(|_| bad())?,
+        })
+    }
+
+    /// The invite's id.
+    pub fn invite_id(&self) -> InviteId {
+        InviteId::from_bytes(self.secret.id())
+    }
+}
+
+/// A new invite, ready to hand over.
+#[derive(Debug)]
+pub struct CreatedInvite {
+    /// The invite's id.
+    pub id: InviteId,
+    /// The code for the invitee (secret: hand it over privately).
+    pub code: InviteCode,
+    /// When it expires.
+    pub expires_at: i64,
+}
+
+async fn create_invite(
+    s: &Session<'_>,
+    kind: InviteKind,
+    roles: Vec<Role>,
+    branches: Vec<BranchId>,
+    email: Option<String>,
+    chart: Option<ChartId>,
+    valid_for: i64,
+) -> Result<CreatedInvite, ClientError> {
+    if !(60..=MAX_INVITE_S).contains(&valid_for) {
+        return Err(ClientError::Usage(
+            "an invite is valid for at least a minute and at most 30 days".into(),
+        ));
+    }
+    let secret = InviteSecret::generate()?;
+    let id = InviteId::from_bytes(secret.id());
+    let expires_at = s.now + valid_for;
+    let body = InviteV1 {
+        v: 1,
+        clinic: s.me.account.clinic,
+        invite: id,
+        kind,
+        roles,
+        branches,
+        email,
+        chart,
+        expires_at,
+        invite_key: hex::encode(secret.binding_key().verifying_key().to_bytes()),
+        root_check: hex::encode(secret.root_check(&s.me.root_fingerprint)),
+        inviter: s.me.account.id,
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|e| ClientError::Usage(e.to_string()))?;
+    let signature = s.me.signing_key.sign(SignatureDomain::Invite, &bytes);
+    s.api
+        .post_no_content(
+            &format!("{}/invites", s.me.clinic_path()),
+            &CreateInvite {
+                body: Sealed(bytes),
+                signature: Sealed(signature.to_bytes().to_vec()),
+            },
+        )
+        .await?;
+    Ok(CreatedInvite {
+        id,
+        code: InviteCode {
+            clinic: s.me.clinic,
+            secret,
+        },
+        expires_at,
+    })
+}
+
+/// Invites a member of staff (admins): their email, roles and branches go into the signed invite.
+pub async fn invite_staff(
+    s: &Session<'_>,
+    email: &str,
+    roles: &[Role],
+    branch_names: &[String],
+    valid_for: i64,
+) -> Result<CreatedInvite, ClientError> {
+    if !s.myself()?.has_role(Role::Admin) {
+        return Err(ClientError::Usage("only an admin can invite staff".into()));
+    }
+    if roles.is_empty() {
+        return Err(ClientError::Usage(
+            "give the new member at least one role".into(),
+        ));
+    }
+    let email = email.trim();
+    if !email.contains('@') {
+        return Err(ClientError::Usage(format!(
+            "{email:?} is not an email address"
+        )));
+    }
+    let mut branches = Vec::new();
+    for name in branch_names {
+        branches.push(s.branch(name)?.id);
+    }
+    create_invite(
+        s,
+        InviteKind::Staff,
+        roles.to_vec(),
+        branches,
+        Some(email.to_string()),
+        None,
+        valid_for,
+    )
+    .await
+}
+
+/// Invites a chart's patient to the portal (a clinician of the care team).
+pub async fn invite_patient(
+    s: &Session<'_>,
+    chart: ChartId,
+    valid_for: i64,
+) -> Result<CreatedInvite, ClientError> {
+    let loaded = crate::chart::load(s, chart).await?;
+    if !loaded.latest().care_team.contains(&s.me.account.id) {
+        return Err(ClientError::Usage(
+            "only a clinician of the patient's care team can invite them to the portal".into(),
+        ));
+    }
+    create_invite(
+        s,
+        InviteKind::Patient,
+        Vec::new(),
+        Vec::new(),
+        None,
+        Some(chart),
+        valid_for,
+    )
+    .await
+}
+
+/// What a new account must keep: shown once (the Emergency Kit).
+#[derive(Debug)]
+pub struct SignedUpAccount {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The clinic's name.
+    pub clinic_name: String,
+    /// The new account.
+    pub user: vaiti_crypto::UserId,
+    /// Staff or patient.
+    pub kind: AccountKind,
+    /// The login name: the invited email, or the patient's new random handle.
+    pub login: String,
+    /// The Secret Key.
+    pub secret_key: SecretKey,
+    /// The pinned clinic root.
+    pub root_fingerprint: RootFingerprint,
+}
+
+/// A random patient handle: 10 Crockford base32 characters (about 50 bits; printed on the kit).
+pub fn new_handle() -> Result<String, ClientError> {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let id = vaiti_core::ObjectId::generate()
+        .map_err(|_| ClientError::Usage("the random number generator failed".into()))?;
+    Ok(id.as_bytes()[..10]
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
+        .collect())
+}
+
+fn malformed_invite() -> ClientError {
+    ClientError::Protocol("the invite the server returned does not check out".into())
+}
+
+/// Checks an invite as the invitee: returns its body and the verified manifest.
+fn check_invite(
+    code: &InviteCode,
+    lookup: &InviteLookup,
+    now: i64,
+) -> Result<(InviteV1, ManifestV1), ClientError> {
+    let body: InviteV1 =
+        serde_json::from_slice(lookup.invite.body.as_bytes()).map_err(|_| malformed_invite())?;
+    // The root the server presents must be the one the inviter computed the check for.
+    let claimed: ManifestV1 = serde_json::from_slice(lookup.clinic.manifest.as_bytes())
+        .map_err(|_| malformed_invite())?;
+    let root =
+        VerifyingKey::from_bytes(&hex::decode(&claimed.root_key).map_err(|_| malformed_invite())?)?;
+    let pin = RootFingerprint::of(&root);
+    if hex::encode(code.secret.root_check(&pin)) != body.root_check {
+        return Err(ClientError::Protocol(
+            "the server presented a clinic root the inviter did not sign this invite for".into(),
+        ));
+    }
+    let (manifest, root) = ManifestV1::verify(
+        lookup.clinic.manifest.as_bytes(),
+        lookup.clinic.manifest_signature.as_bytes(),
+        &pin,
+    )?;
+    let clinic = core_clinic(code.clinic);
+    let inviter = lookup
+        .inviter_certificates
+        .iter()
+        .filter(|c| c.revoked_at.is_none())
+        .max_by_key(|c| c.serial)
+        .ok_or_else(|| ClientError::Protocol("the inviter has no certificate".into()))?;
+    let inviter = CertificateV1::verify(
+        inviter.body.as_bytes(),
+        inviter.signature.as_bytes(),
+        &root,
+        clinic,
+        now,
+    )?;
+    let inviter_key = VerifyingKey::from_bytes(
+        &hex::decode(&inviter.verifying_key).map_err(|_| malformed_invite())?,
+    )?;
+    inviter_key.verify(
+        SignatureDomain::Invite,
+        lookup.invite.body.as_bytes(),
+        &Signature::from_bytes(lookup.invite.signature.as_bytes())?,
+    )?;
+    let invite_key = hex::encode(code.secret.binding_key().verifying_key().to_bytes());
+    if body.v != 1
+        || body.clinic != clinic
+        || body.invite != code.invite_id()
+        || body.invite_key != invite_key
+        || body.inviter != inviter.user
+        || inviter.kind != CertificateKind::Staff
+        || (body.kind == InviteKind::Staff && !inviter.roles.contains(&Role::Admin))
+        || (body.kind == InviteKind::Patient && !inviter.roles.contains(&Role::Therapist))
+    {
+        return Err(malformed_invite());
+    }
+    if lookup.invite.state != InviteState::Open {
+        return Err(ClientError::Usage(
+            "this invite has already been used or was revoked: ask for a new one".into(),
+        ));
+    }
+    if now >= body.expires_at {
+        return Err(ClientError::Usage(
+            "this invite has expired: ask for a new one".into(),
+        ));
+    }
+    Ok((body, manifest))
+}
+
+/// What `signup` needs.
+#[derive(Debug)]
+pub struct NewMember<'a> {
+    /// The invite code.
+    pub code: &'a InviteCode,
+    /// A staff member's email (must be the invited one; defaults to it).
+    pub email: Option<&'a str>,
+    /// A staff member's display name.
+    pub display_name: Option<&'a str>,
+    /// The new password.
+    pub password: &'a str,
+    /// The current time.
+    pub now: i64,
+}
+
+/// Signs up with an invite: checks it, makes the account's keys and Secret Key, registers with
+/// OPAQUE, and sends the account with its signed binding.
+pub async fn signup(api: &Api, req: &NewMember<'_>) -> Result<SignedUpAccount, ClientError> {
+    let code = req.code;
+    let clinic = code.clinic;
+    let lookup: InviteLookup = api
+        .get(&format!(
+            "/clinics/{}/invites/{}",
+            core_clinic(clinic),
+            code.invite_id()
+        ))
+        .await
+        .map_err(|e| match e {
+            ClientError::Api { status: 404, .. } => {
+                ClientError::Usage("the server knows no such invite: check the code".into())
+            }
+            other => other,
+        })?;
+    let (body, manifest) = check_invite(code, &lookup, req.now)?;
+    let (kind, login, display_name) = match body.kind {
+        InviteKind::Staff => {
+            let invited = body.email.clone().unwrap_or_default();
+            if let Some(email) = req.email
+                && !email.trim().eq_ignore_ascii_case(&invited)
+            {
+                return Err(ClientError::Usage(format!(
+                    "this invite is for {invited}, not {}",
+                    email.trim()
+                )));
+            }
+            (
+                AccountKind::Staff,
+                invited,
+                req.display_name.map(str::to_string),
+            )
+        }
+        InviteKind::Patient => (AccountKind::Patient, new_handle()?, None),
+    };
+    let pin = RootFingerprint::of(&VerifyingKey::from_bytes(
+        &hex::decode(&manifest.root_key).map_err(|_| malformed_invite())?,
+    )?);
+    let user_core = UserId::generate()
+        .map_err(|_| ClientError::Usage("the random number generator failed".into()))?;
+    let user = crypto_user(user_core);
+    let secret_key = SecretKey::generate()?;
+    let registration = register(api, clinic, user, &secret_key, req.password).await?;
+    let keys = new_account_keys(&registration.kek, clinic, user, &pin)?;
+    let binding = BindingV1 {
+        v: 1,
+        clinic: core_clinic(clinic),
+        invite: body.invite,
+        user: user_core,
+        kind,
+        login: login.clone(),
+        encryption_key: keys.sealed.encryption_public_key.clone(),
+        verifying_key: hex::encode(keys.signing.verifying_key().to_bytes()),
+    };
+    let binding_bytes =
+        serde_json::to_vec(&binding).map_err(|e| ClientError::Usage(e.to_string()))?;
+    let binding_signature = code
+        .secret
+        .binding_key()
+        .sign(SignatureDomain::InviteBinding, &binding_bytes);
+    let done: SignedUp = api
+        .post(
+            &format!("/clinics/{}/signup", core_clinic(clinic)),
+            &Signup {
+                invite: body.invite,
+                user: user_core,
+                login: login.clone(),
+                display_name,
+                keys: keys.sealed,
+                opaque_upload: Sealed(registration.upload),
+                binding: Sealed(binding_bytes),
+                binding_signature: Sealed(binding_signature.to_bytes().to_vec()),
+            },
+            &[],
+        )
+        .await
+        .map_err(|e| match e {
+            ClientError::Api { status: 409, .. } => ClientError::Usage(
+                "this invite has already been used, was revoked or has expired: ask for a new one"
+                    .into(),
+            ),
+            other => other,
+        })?;
+    if done.user != user_core {
+        return Err(ClientError::Protocol(
+            "the server confirmed another account".into(),
+        ));
+    }
+    Ok(SignedUpAccount {
+        clinic,
+        clinic_name: manifest.name,
+        user,
+        kind,
+        login,
+        secret_key,
+        root_fingerprint: pin,
+    })
+}
+
+/// One of the caller's invites, as listed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InviteStatus {
+    /// The invite.
+    pub invite: InviteId,
+    /// Staff or patient.
+    pub kind: InviteKind,
+    /// Open, bound, completed or revoked.
+    pub state: InviteState,
+    /// Whom it was for (a staff email) or which chart.
+    pub email: Option<String>,
+    /// The chart of a patient invite.
+    pub chart: Option<ChartId>,
+    /// The account made with it.
+    pub invitee: Option<UserId>,
+    /// When it expires.
+    pub expires_at: i64,
+}
+
+/// The caller's invites, each checked to be one they signed.
+pub async fn list_invites(s: &Session<'_>) -> Result<Vec<InviteStatus>, ClientError> {
+    let list: InviteList = s
+        .api
+        .get(&format!("{}/invites", s.me.clinic_path()))
+        .await?;
+    let mine = s.me.signing_key.verifying_key();
+    let mut out = Vec::new();
+    for invite in list.invites {
+        if invite.inviter != s.me.account.id {
+            continue;
+        }
+        mine.verify(
+            SignatureDomain::Invite,
+            invite.body.as_bytes(),
+            &Signature::from_bytes(invite.signature.as_bytes())?,
+        )
+        .map_err(|_| {
+            ClientError::Protocol("the server lists an invite this account did not sign".into())
+        })?;
+        let body: InviteV1 =
+            serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
+        out.push(InviteStatus {
+            invite: invite.id,
+            kind: body.kind,
+            state: invite.state,
+            email: body.email,
+            chart: body.chart,
+            invitee: invite.invitee,
+            expires_at: body.expires_at,
+        });
+    }
+    Ok(out)
+}
+
+/// A join this device completed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CompletedJoin {
+    /// The invite.
+    pub invite: InviteId,
+    /// The new member.
+    pub user: UserId,
+    /// Their login (email or handle).
+    pub login: String,
+}
+
+/// Completes every bound invite of the caller (run on every sync). An invite whose binding does
+/// not check out is reported as an error and left alone.
+pub async fn complete_invites(s: &Session<'_>) -> Result<Vec<CompletedJoin>, ClientError> {
+    let list: InviteList = s
+        .api
+        .get(&format!("{}/invites", s.me.clinic_path()))
+        .await?;
+    let mine = s.me.signing_key.verifying_key();
+    let mut done = Vec::new();
+    for invite in list.invites {
+        if invite.state != InviteState::Bound || invite.inviter != s.me.account.id {
+            continue;
+        }
+        // The invite must be one this account signed, and the binding must verify under the key
+        // it names.
+        mine.verify(
+            SignatureDomain::Invite,
+            invite.body.as_bytes(),
+            &Signature::from_bytes(invite.signature.as_bytes())?,
+        )
+        .map_err(|_| {
+            ClientError::Protocol("the server presents an invite this account did not sign".into())
+        })?;
+        let body: InviteV1 =
+            serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
+        let (Some(invitee), Some(stored)) = (invite.invitee, invite.binding.as_ref()) else {
+            return Err(malformed_invite());
+        };
+        let bad_binding = || ClientError::Protocol("an invitee's binding does not verify".into());
+        if stored.as_bytes().len() <= BINDING_SIGNATURE_LEN {
+            return Err(bad_binding());
+        }
+        let (sig, binding_bytes) = stored.as_bytes().split_at(BINDING_SIGNATURE_LEN);
+        let invite_key = VerifyingKey::from_bytes(
+            &hex::decode(&body.invite_key).map_err(|_| malformed_invite())?,
+        )?;
+        invite_key
+            .verify(
+                SignatureDomain::InviteBinding,
+                binding_bytes,
+                &Signature::from_bytes(sig)?,
+            )
+            .map_err(|_| bad_binding())?;
+        let binding: BindingV1 =
+            serde_json::from_slice(binding_bytes).map_err(|_| bad_binding())?;
+        let expected_kind = match body.kind {
+            InviteKind::Staff => AccountKind::Staff,
+            InviteKind::Patient => AccountKind::Patient,
+        };
+        if binding.v != 1
+            || binding.clinic != body.clinic
+            || binding.invite != body.invite
+            || binding.user != invitee
+            || binding.kind != expected_kind
+            || (body.kind == InviteKind::Staff && Some(&binding.login) != body.email.as_ref())
+        {
+            return Err(bad_binding());
+        }
+        let encryption_key =
+            vaiti_crypto::EncryptionPublicKey::from_bytes(binding.encryption_key.as_bytes())?;
+        // The signing key must at least be a valid Ed25519 key before we certify it.
+        VerifyingKey::from_bytes(&hex::decode(&binding.verifying_key).map_err(|_| bad_binding())?)?;
+        let serial = 1 + s.members.get(&invitee).map_or(0, |m| m.certificate.serial);
+        let mut certificate = CertificateV1 {
+            v: 1,
+            clinic: body.clinic,
+            user: invitee,
+            kind: CertificateKind::Staff,
+            login: binding.login.clone(),
+            display_name: None,
+            roles: body.roles.clone(),
+            branches: body.branches.clone(),
+            chart: None,
+            encryption_key: binding.encryption_key.clone(),
+            verifying_key: binding.verifying_key.clone(),
+            serial,
+            issued_at: s.now,
+            expires_at: s.now + STAFF_CERTIFICATE_S,
+            issuer: String::new(),
+        };
+        let request = match body.kind {
+            InviteKind::Staff => {
+                let (root, _) = crate::admin::unwrap_root(s.api, s.me, s.now).await?;
+                certificate.issuer = hex::encode(root.verifying_key().key_id().as_bytes());
+                let (bytes, signature) = certificate.sign_with_root(&root)?;
+                // Front desk and admins hold their branches' directory keys.
+                let mut wraps = Vec::new();
+                if body
+                    .roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Frontdesk | Role::Admin))
+                {
+                    for branch in &body.branches {
+                        let key = s.directory_key(*branch).await?;
+                        let scope = WrapScope::Directory {
+                            branch: *branch,
+                            epoch: key.epoch().0,
+                        };
+                        let w = encryption_key.wrap(&key, s.me.clinic, &s.me.signing_key)?;
+                        wraps.push(vaiti_core::api::NewWrap {
+                            scope,
+                            recipient: vaiti_core::Recipient::User { user: invitee },
+                            recipient_key: core_key(encryption_key.key_id()),
+                            wrap: Sealed(w.bytes),
+                            signature: Sealed(w.signature.to_bytes().to_vec()),
+                        });
+                    }
+                }
+                CompleteInvite {
+                    certificate: NewCertificate {
+                        body: Sealed(bytes),
+                        signature: Sealed(signature.to_bytes().to_vec()),
+                        issuer_key: core_key(root.verifying_key().key_id()),
+                        expires_at: certificate.expires_at,
+                    },
+                    wraps,
+                    state: None,
+                }
+            }
+            InviteKind::Patient => {
+                let chart = body.chart.ok_or_else(malformed_invite)?;
+                certificate.kind = CertificateKind::Patient;
+                certificate.roles = Vec::new();
+                certificate.branches = Vec::new();
+                certificate.chart = Some(chart);
+                certificate.expires_at = s.now + PATIENT_CERTIFICATE_S;
+                certificate.issuer = hex::encode(s.me.signing_key.key_id().as_bytes());
+                let (bytes, signature) = certificate.sign_with(&s.me.signing_key)?;
+                let (state, wraps) =
+                    crate::chart::patient_join(s, chart, invitee, &encryption_key).await?;
+                CompleteInvite {
+                    certificate: NewCertificate {
+                        body: Sealed(bytes),
+                        signature: Sealed(signature.to_bytes().to_vec()),
+                        issuer_key: core_key(s.me.signing_key.key_id()),
+                        expires_at: certificate.expires_at,
+                    },
+                    wraps,
+                    state: Some(state),
+                }
+            }
+        };
+        s.api
+            .post_no_content(
+                &format!("{}/invites/{}/complete", s.me.clinic_path(), invite.id),
+                &request,
+            )
+            .await?;
+        done.push(CompletedJoin {
+            invite: invite.id,
+            user: invitee,
+            login: binding.login,
+        });
+    }
+    Ok(done)
+}
+
+/// Revokes one of the caller's invites, and optionally the account made with it.
+pub async fn revoke_invite(
+    s: &Session<'_>,
+    invite: InviteId,
+    revoke_account: bool,
+) -> Result<(), ClientError> {
+    s.api
+        .post_no_content(
+            &format!("{}/invites/{invite}/revoke", s.me.clinic_path()),
+            &RevokeInvite { revoke_account },
+        )
+        .await
+}

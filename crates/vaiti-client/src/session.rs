@@ -1,0 +1,399 @@
+//! A logged-in user's verified view of their clinic: the manifest checked against the pinned
+//! root, every certificate checked against its issuer, and the key operations that depend on them.
+//!
+//! The client wraps keys only to public keys it found in a valid certificate (right clinic, not
+//! expired, not revoked, issued by the root or — for a patient — by a certified clinician), and
+//! accepts a wrap only when its signer is certified. A key the server substitutes, a certificate
+//! it forges or presents for another user, and a revoked member all fail here.
+
+use std::collections::HashMap;
+
+use vaiti_core::api::{Directory, NewWrap};
+use vaiti_core::{KeyWrap, Recipient, Role, Sealed, WrapScope};
+use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget, Wrappable};
+use vaiti_crypto::{AuthorRole, DirectoryKey, EncryptionPublicKey, Epoch, Signature, VerifyingKey};
+
+use crate::ClientError;
+use crate::account::Unlocked;
+use crate::api::Api;
+use crate::conv::{core_key, crypto_branch, crypto_chart};
+use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
+
+/// A certificate that checked out, with its keys parsed.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The certificate.
+    pub certificate: CertificateV1,
+    /// The member's X-Wing public key.
+    pub encryption_key: EncryptionPublicKey,
+    /// The member's Ed25519 public key.
+    pub verifying_key: VerifyingKey,
+}
+
+impl Member {
+    fn parse(certificate: CertificateV1) -> Result<Self, ClientError> {
+        let encryption_key =
+            EncryptionPublicKey::from_bytes(certificate.encryption_key.as_bytes())?;
+        let verifying_key = VerifyingKey::from_bytes(
+            &hex::decode(&certificate.verifying_key)
+                .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
+        )?;
+        Ok(Self {
+            certificate,
+            encryption_key,
+            verifying_key,
+        })
+    }
+
+    /// Whether the member is staff holding `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.certificate.kind == CertificateKind::Staff && self.certificate.roles.contains(&role)
+    }
+
+    /// The roles an author signs records under.
+    pub fn author_roles(&self) -> Vec<AuthorRole> {
+        if self.certificate.kind == CertificateKind::Patient {
+            return vec![AuthorRole::Patient];
+        }
+        self.certificate
+            .roles
+            .iter()
+            .map(|r| match r {
+                Role::Admin => AuthorRole::Admin,
+                Role::Therapist => AuthorRole::Therapist,
+                Role::Frontdesk => AuthorRole::FrontDesk,
+                Role::Auditor => AuthorRole::Auditor,
+            })
+            .collect()
+    }
+
+    /// A label for people: the login (email or handle) and display name.
+    pub fn label(&self) -> String {
+        match &self.certificate.display_name {
+            Some(n) => format!("{n} <{}>", self.certificate.login),
+            None => self.certificate.login.clone(),
+        }
+    }
+}
+
+/// The user's verified clinic directory and their unlocked keys.
+#[derive(Debug)]
+pub struct Session<'a> {
+    /// The server connection.
+    pub api: &'a Api,
+    /// The unlocked account.
+    pub me: &'a Unlocked,
+    /// The verified manifest.
+    pub manifest: ManifestV1,
+    /// The clinic root key (verifying half).
+    pub root: VerifyingKey,
+    /// Current members by user id.
+    pub members: HashMap<vaiti_core::UserId, Member>,
+    /// The time the session was opened (seconds since the Unix epoch).
+    pub now: i64,
+}
+
+impl<'a> Session<'a> {
+    /// Fetches and verifies the directory. A certificate that fails a check is an error (never
+    /// skipped silently): the server is faulty or malicious.
+    pub async fn open(
+        api: &'a Api,
+        me: &'a Unlocked,
+        now: i64,
+    ) -> Result<Session<'a>, ClientError> {
+        let dir: Directory = api.get(&format!("{}/directory", me.clinic_path())).await?;
+        let (manifest, root) = ManifestV1::verify(
+            dir.clinic.manifest.as_bytes(),
+            dir.clinic.manifest_signature.as_bytes(),
+            &me.root_fingerprint,
+        )?;
+        if manifest.clinic != me.account.clinic {
+            return Err(ClientError::Protocol(
+                "the server presented another clinic's manifest".into(),
+            ));
+        }
+        if manifest.manifest_version < me.manifest.manifest_version {
+            return Err(ClientError::Protocol(
+                "the server served an older clinic manifest than this device has seen".into(),
+            ));
+        }
+        let clinic = me.account.clinic;
+        // Staff certificates first (root-signed), then patients' (signed by a certified
+        // clinician). The newest live serial of each user counts.
+        let mut staff: HashMap<vaiti_core::UserId, Member> = HashMap::new();
+        let mut pending_patients = Vec::new();
+        let mut sorted = dir.certificates.clone();
+        sorted.sort_by_key(|c| (*c.user.as_bytes(), c.serial));
+        for c in &sorted {
+            if c.revoked_at.is_some() {
+                staff.remove(&c.user);
+                continue;
+            }
+            if c.issuer_key != core_key(root.key_id()) {
+                pending_patients.push(c);
+                continue;
+            }
+            // Signature first (any time), then expiry: an expired certificate is no longer a
+            // member's, but a forged one is an error.
+            let cert = CertificateV1::verify(
+                c.body.as_bytes(),
+                c.signature.as_bytes(),
+                &root,
+                clinic,
+                i64::MIN,
+            )?;
+            check_stored_matches(c, &cert)?;
+            if now >= cert.expires_at {
+                staff.remove(&c.user);
+                continue;
+            }
+            if cert.kind != CertificateKind::Staff {
+                return Err(ClientError::Protocol(
+                    "the root signed a certificate that is not staff".into(),
+                ));
+            }
+            staff.insert(c.user, Member::parse(cert)?);
+        }
+        let mut members = staff.clone();
+        for c in pending_patients {
+            let issuer = staff
+                .values()
+                .find(|m| core_key(m.verifying_key.key_id()) == c.issuer_key)
+                .filter(|m| m.has_role(Role::Therapist))
+                .ok_or_else(|| {
+                    ClientError::Protocol(
+                        "a patient certificate was issued by someone who is not a certified clinician"
+                            .into(),
+                    )
+                })?;
+            let cert = CertificateV1::verify(
+                c.body.as_bytes(),
+                c.signature.as_bytes(),
+                &issuer.verifying_key,
+                clinic,
+                i64::MIN,
+            )?;
+            check_stored_matches(c, &cert)?;
+            if now >= cert.expires_at {
+                continue;
+            }
+            if cert.kind != CertificateKind::Patient
+                || cert.chart.is_none()
+                || !cert.roles.is_empty()
+            {
+                return Err(ClientError::Protocol(
+                    "a clinician signed a certificate that is not a patient's".into(),
+                ));
+            }
+            members.insert(c.user, Member::parse(cert)?);
+        }
+        let session = Session {
+            api,
+            me,
+            manifest,
+            root,
+            members,
+            now,
+        };
+        session.check_own_certificate()?;
+        Ok(session)
+    }
+
+    /// The keys the directory certifies under this user's name must be this device's own.
+    fn check_own_certificate(&self) -> Result<(), ClientError> {
+        if let Some(mine) = self.members.get(&self.me.account.id)
+            && (mine.encryption_key.to_bytes() != self.me.decryption_key.public_key().to_bytes()
+                || mine.verifying_key != self.me.signing_key.verifying_key())
+        {
+            return Err(ClientError::Protocol(
+                "the key directory certifies keys under your name that are not yours: report this to your clinic's admin".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// This user's own verified membership, once their join was completed.
+    pub fn myself(&self) -> Result<&Member, ClientError> {
+        self.members.get(&self.me.account.id).ok_or_else(|| {
+            ClientError::Usage(
+                "your account is not certified yet: whoever invited you completes your join when they next use vaiti".into(),
+            )
+        })
+    }
+
+    /// A current member by user id.
+    pub fn member(&self, user: vaiti_core::UserId) -> Result<&Member, ClientError> {
+        self.members.get(&user).ok_or_else(|| {
+            ClientError::Protocol(format!(
+                "user {user} has no valid certificate (unknown, expired or revoked)"
+            ))
+        })
+    }
+
+    /// A member of staff by their email.
+    pub fn staff_by_email(&self, email: &str) -> Result<&Member, ClientError> {
+        self.members
+            .values()
+            .find(|m| {
+                m.certificate.kind == CertificateKind::Staff
+                    && m.certificate.login.eq_ignore_ascii_case(email.trim())
+            })
+            .ok_or_else(|| {
+                ClientError::Usage(format!(
+                    "no current member of staff has the email {:?}",
+                    email.trim()
+                ))
+            })
+    }
+
+    /// A branch by name (case-insensitive) or id.
+    pub fn branch(&self, name: &str) -> Result<&crate::directory::BranchEntry, ClientError> {
+        self.manifest
+            .branches
+            .iter()
+            .find(|b| b.name.eq_ignore_ascii_case(name.trim()) || b.id.to_string() == name.trim())
+            .ok_or_else(|| ClientError::Usage(format!("the clinic has no branch named {name:?}")))
+    }
+
+    /// Unwraps a key wrapped to this user, checking the wrapper is a current member.
+    pub fn unwrap<K: Wrappable>(
+        &self,
+        wrap: &KeyWrap,
+        target: &WrapTarget,
+    ) -> Result<K, ClientError> {
+        if wrap.recipient
+            != (Recipient::User {
+                user: self.me.account.id,
+            })
+        {
+            return Err(ClientError::Protocol(
+                "a wrap is addressed to someone else".into(),
+            ));
+        }
+        let wrapper = self.member(wrap.wrapped_by)?;
+        let public = PublicWrap {
+            bytes: wrap.wrap.0.clone(),
+            signature: Signature::from_bytes(wrap.signature.as_bytes())?,
+        };
+        Ok(self.me.decryption_key.unwrap(
+            &public,
+            self.me.clinic,
+            target,
+            &wrapper.verifying_key,
+        )?)
+    }
+
+    /// Wraps `key` to a certified member (never to a key the directory does not vouch for).
+    pub fn wrap_to_member<K: Wrappable>(
+        &self,
+        key: &K,
+        scope: WrapScope,
+        user: vaiti_core::UserId,
+    ) -> Result<NewWrap, ClientError> {
+        let member = self.member(user)?;
+        let w = member
+            .encryption_key
+            .wrap(key, self.me.clinic, &self.me.signing_key)?;
+        Ok(NewWrap {
+            scope,
+            recipient: Recipient::User { user },
+            recipient_key: core_key(member.encryption_key.key_id()),
+            wrap: Sealed(w.bytes),
+            signature: Sealed(w.signature.to_bytes().to_vec()),
+        })
+    }
+
+    /// Wraps `key` to the clinic's escrow key from the verified manifest.
+    pub fn wrap_to_escrow<K: Wrappable>(
+        &self,
+        key: &K,
+        scope: WrapScope,
+    ) -> Result<NewWrap, ClientError> {
+        let escrow = self.manifest.escrow_public_key()?;
+        let w = escrow.wrap(key, self.me.clinic, &self.me.signing_key)?;
+        Ok(NewWrap {
+            scope,
+            recipient: Recipient::Escrow,
+            recipient_key: core_key(escrow.key_id()),
+            wrap: Sealed(w.bytes),
+            signature: Sealed(w.signature.to_bytes().to_vec()),
+        })
+    }
+
+    /// The caller's wraps (optionally of one chart).
+    pub async fn my_wraps(
+        &self,
+        chart: Option<vaiti_core::ChartId>,
+    ) -> Result<Vec<KeyWrap>, ClientError> {
+        let path = match chart {
+            Some(c) => format!("{}/wraps?chart={c}", self.me.clinic_path()),
+            None => format!("{}/wraps", self.me.clinic_path()),
+        };
+        let wraps: vaiti_core::api::MyWraps = self.api.get(&path).await?;
+        Ok(wraps.wraps)
+    }
+
+    /// The current directory key of a branch, from this user's own wrap; its id must be the one
+    /// the manifest lists.
+    pub async fn directory_key(
+        &self,
+        branch: vaiti_core::BranchId,
+    ) -> Result<DirectoryKey, ClientError> {
+        let entry = self
+            .manifest
+            .branches
+            .iter()
+            .find(|b| b.id == branch)
+            .ok_or_else(|| {
+                ClientError::Protocol("a chart names a branch the manifest does not list".into())
+            })?;
+        let wraps = self.my_wraps(None).await?;
+        let wrap = wraps
+            .iter()
+            .find(|w| w.scope == WrapScope::Directory { branch, epoch: entry.epoch })
+            .ok_or_else(|| {
+                ClientError::Usage(format!(
+                    "you hold no key to the directory of branch {:?} (front desk and admins of the branch do)",
+                    entry.name
+                ))
+            })?;
+        let key: DirectoryKey = self.unwrap(
+            wrap,
+            &WrapTarget {
+                scope: Scope::Branch(crypto_branch(branch)),
+                tier: None,
+                epoch: Epoch(entry.epoch),
+            },
+        )?;
+        if hex::encode(key.key_id().as_bytes()) != entry.directory_key {
+            return Err(ClientError::Protocol(
+                "a directory key is not the one the manifest lists".into(),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The wrap target of a chart's identity key.
+    pub fn identity_target(chart: vaiti_core::ChartId) -> WrapTarget {
+        WrapTarget {
+            scope: Scope::Chart(crypto_chart(chart)),
+            tier: None,
+            epoch: Epoch(0),
+        }
+    }
+}
+
+fn check_stored_matches(
+    stored: &vaiti_core::Certificate,
+    cert: &CertificateV1,
+) -> Result<(), ClientError> {
+    if cert.user != stored.user
+        || cert.serial != stored.serial
+        || cert.expires_at != stored.expires_at
+    {
+        return Err(ClientError::Protocol(
+            "a certificate is presented as another user's or another serial".into(),
+        ));
+    }
+    Ok(())
+}

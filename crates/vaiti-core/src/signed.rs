@@ -1,0 +1,95 @@
+//! Bodies of signed structures that the server may also read: invites, invite bindings and chart
+//! states. The signer serialises one of these once (JSON, field order as declared) and signs
+//! those exact bytes; verifiers parse only after the signature checks (clients), and the server
+//! parses them only for its own defence-in-depth checks (who may act on an invite or chart), never
+//! trusting them for anything a client relies on.
+//!
+//! They hold ids, roles, times and public keys: nothing about a patient beyond what the server's
+//! tables already show (which chart, which staff members).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{BranchId, ChartId, ClinicId, InviteId, UserId};
+use crate::model::{AccountKind, InviteKind, Role, Sealed};
+
+/// An invite, v1, signed by the inviter (label `vaiti v1 invite`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The invite's id (derived from the secret).
+    pub invite: InviteId,
+    /// Staff or patient.
+    pub kind: InviteKind,
+    /// Staff roles granted (empty for a patient).
+    pub roles: Vec<Role>,
+    /// Staff branches (empty for a patient).
+    pub branches: Vec<BranchId>,
+    /// The staff member's email, their login name (none for a patient).
+    pub email: Option<String>,
+    /// The patient's chart (none for staff).
+    pub chart: Option<ChartId>,
+    /// When the invite stops being usable.
+    pub expires_at: i64,
+    /// The public half of the key derived from the secret (Ed25519, hex): verifies the binding.
+    pub invite_key: String,
+    /// The secret's check value for the clinic root (hex): see `InviteSecret::root_check`.
+    pub root_check: String,
+    /// Who invited.
+    pub inviter: UserId,
+}
+
+/// The invitee's binding of their new account and keys to an invite, v1, signed with the key
+/// derived from the invite secret (label `vaiti v1 invite binding`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The invite.
+    pub invite: InviteId,
+    /// The new account.
+    pub user: UserId,
+    /// Staff or patient.
+    pub kind: AccountKind,
+    /// The login name: the invited email, or the patient's random handle.
+    pub login: String,
+    /// The new account's X-Wing public key (base64url).
+    pub encryption_key: Sealed,
+    /// The new account's Ed25519 public key (hex).
+    pub verifying_key: String,
+}
+
+/// How a binding is stored in `Invite::binding`: the 65-byte signature, then the body's bytes.
+pub const BINDING_SIGNATURE_LEN: usize = 65;
+
+/// One entry of a chart's hash-chained state, v1, signed by its author (label
+/// `vaiti v1 chart state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartStateV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The chart.
+    pub chart: ChartId,
+    /// 1, 2, 3, ... with no gaps.
+    pub seq: u64,
+    /// The previous entry's hash (hex; 64 zeros for the first).
+    pub prev: String,
+    /// The branch whose directory holds the chart.
+    pub branch: BranchId,
+    /// The clinicians who may read and write the chart's notes.
+    pub care_team: Vec<UserId>,
+    /// The patient's portal account, once they have one.
+    pub patient: Option<UserId>,
+    /// The current case-key epoch (starts at 1; each removal makes the next).
+    pub epoch: u32,
+    /// Who made this change.
+    pub author: UserId,
+    /// When.
+    pub created_at: i64,
+}

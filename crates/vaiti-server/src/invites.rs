@@ -1,0 +1,568 @@
+//! Invites and join (`docs/protocol.md` "Invites and join").
+//!
+//! The server stores the inviter's signed invite and, when the invitee signs up, their new account
+//! and signed binding, in one transaction; the inviter's client later completes the join
+//! (certificate, key wraps). The server cannot check signatures (it holds no crypto); it checks
+//! who may do what, shapes, single use and expiry — defence in depth behind the clients' checks.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use vaiti_core::api::{
+    CompleteInvite, CreateInvite, InviteList, InviteLookup, RevokeInvite, SignedUp, Signup,
+};
+use vaiti_core::signed::{BINDING_SIGNATURE_LEN, BindingV1, InviteV1};
+use vaiti_core::{
+    Account, AccountKind, AccountStatus, Certificate, ClinicId, Invite, InviteId, InviteKind,
+    InviteState, KeyWrap, Recipient, Role, Sealed, UserId, WrapScope,
+};
+use vaiti_opaque::VaitiOpaqueSuite as Suite;
+use vaiti_opaque::opaque_ke::{RegistrationUpload, ServerRegistration};
+use vaiti_store::Write;
+
+use crate::auth::{Caller, check_account_keys, check_staff_login};
+use crate::charts::{check_state_entry, latest_state};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// The longest an invite may stay open.
+pub(crate) const MAX_INVITE_S: i64 = 30 * 24 * 60 * 60;
+
+/// Length of a patient's login handle (Crockford base32 characters).
+pub(crate) const HANDLE_LEN: usize = 10;
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+fn conflict(message: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", message)
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+/// A patient's handle: 10 Crockford base32 characters (no I, L, O, U).
+pub(crate) fn is_handle(s: &str) -> bool {
+    s.len() == HANDLE_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)))
+}
+
+fn parse_invite(body: &Sealed) -> Result<InviteV1, ApiError> {
+    serde_json::from_slice(body.as_bytes())
+        .map_err(|_| ApiError::bad_request("the invite body is malformed"))
+}
+
+/// Creates an invite: staff invites by admins, patient invites by a clinician of the chart's
+/// care team.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/invites",
+    tag = "invites",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = CreateInvite,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The invite is stored and open."),
+        (status = 400, description = "`bad_request`: malformed invite.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller may not make this invite.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such chart for the caller.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the invite exists, or the email already has an account.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn create_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<CreateInvite>,
+) -> Result<StatusCode, ApiError> {
+    let clinic = caller.session.clinic;
+    let invite = parse_invite(&req.body)?;
+    let now = state.now();
+    if invite.v != 1
+        || invite.clinic != clinic
+        || invite.inviter != caller.session.user
+        || !is_hex(&invite.invite_key, 64)
+        || !is_hex(&invite.root_check, 64)
+    {
+        return Err(ApiError::bad_request(
+            "the invite must be version 1, of this clinic and signed by the caller",
+        ));
+    }
+    if invite.expires_at <= now || invite.expires_at > now + MAX_INVITE_S {
+        return Err(ApiError::bad_request(
+            "an invite must expire in the future and within 30 days",
+        ));
+    }
+    if req.signature.as_bytes().len() != BINDING_SIGNATURE_LEN {
+        return Err(ApiError::bad_request("the invite signature is malformed"));
+    }
+    match invite.kind {
+        InviteKind::Staff => {
+            if !caller.account.roles.contains(&Role::Admin) {
+                return Err(forbidden("only an admin can invite staff"));
+            }
+            let email = invite.email.as_deref().unwrap_or_default();
+            check_staff_login(email)?;
+            if invite.roles.is_empty() || invite.chart.is_some() {
+                return Err(ApiError::bad_request(
+                    "a staff invite names at least one role and no chart",
+                ));
+            }
+            if state.store.account_by_login(clinic, email).await?.is_some() {
+                return Err(conflict("that email address already has an account"));
+            }
+        }
+        InviteKind::Patient => {
+            let Some(chart) = invite.chart else {
+                return Err(ApiError::bad_request("a patient invite names its chart"));
+            };
+            if !invite.roles.is_empty() || !invite.branches.is_empty() || invite.email.is_some() {
+                return Err(ApiError::bad_request(
+                    "a patient invite carries no roles, branches or email",
+                ));
+            }
+            if !caller.account.roles.contains(&Role::Therapist) {
+                return Err(forbidden(
+                    "only a clinician of the care team can invite the patient",
+                ));
+            }
+            let latest = latest_state(&state, clinic, chart)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            // A patient who already has an account may be re-invited (a lost password or Secret
+            // Key): completing the new join revokes the old account.
+            if !latest.care_team.contains(&caller.session.user) {
+                return Err(ApiError::not_found());
+            }
+        }
+    }
+    state
+        .store
+        .apply(vec![Write::CreateInvite(Invite {
+            clinic,
+            id: invite.invite,
+            kind: invite.kind,
+            inviter: caller.session.user,
+            chart: invite.chart,
+            body: req.body,
+            signature: req.signature,
+            expires_at: invite.expires_at,
+            state: InviteState::Open,
+            invitee: None,
+            binding: None,
+            created_at: now,
+        })])
+        .await?;
+    tracing::info!(clinic = %clinic, invite = %invite.invite, inviter = %caller.session.user, "invite created");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's invites, with their state (open, bound, completed, revoked).
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/invites",
+    tag = "invites",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's invites, oldest first.", body = InviteList),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn list_invites(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<InviteList>, ApiError> {
+    let invites = state
+        .store
+        .invites_by(caller.session.clinic, caller.session.user)
+        .await?;
+    Ok(axum::Json(InviteList { invites }))
+}
+
+/// What an invitee checks before signing up. Unauthenticated: the id is derived from the
+/// 256-bit invite secret, so only its holder can name it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/invites/{invite}",
+    tag = "invites",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("invite" = InviteId, Path, description = "The invite id derived from the secret."),
+    ),
+    responses(
+        (status = 200, description = "The invite, the clinic manifest and the inviter's certificates.", body = InviteLookup),
+        (status = 404, description = "`not_found`: no such invite.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn lookup_invite(
+    State(state): State<AppState>,
+    Path((clinic, invite)): Path<(ClinicId, InviteId)>,
+) -> Result<axum::Json<InviteLookup>, ApiError> {
+    let invite = state
+        .store
+        .invite(clinic, invite)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let clinic_row = state
+        .store
+        .clinic(clinic)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let inviter_certificates = state
+        .store
+        .certificates(clinic)
+        .await?
+        .into_iter()
+        .filter(|c| c.user == invite.inviter)
+        .collect();
+    Ok(axum::Json(InviteLookup {
+        invite,
+        clinic: clinic_row,
+        inviter_certificates,
+    }))
+}
+
+/// Signs up with an invite: the new account and its binding, in one transaction. Single use and
+/// never after expiry.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/signup",
+    tag = "invites",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = Signup,
+    responses(
+        (status = 201, description = "The account exists; the inviter's client completes the join.", body = SignedUp),
+        (status = 400, description = "`bad_request`: malformed account or binding.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such invite.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the invite was used, revoked or has expired, or the login is taken.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn signup(
+    State(state): State<AppState>,
+    Path(clinic): Path<ClinicId>,
+    Json(req): Json<Signup>,
+) -> Result<(StatusCode, axum::Json<SignedUp>), ApiError> {
+    let used = || conflict("this invite has already been used, was revoked, or has expired");
+    let invite = state
+        .store
+        .invite(clinic, req.invite)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let now = state.now();
+    if invite.state != InviteState::Open || now >= invite.expires_at {
+        return Err(used());
+    }
+    let body = parse_invite(&invite.body)?;
+    let binding: BindingV1 = serde_json::from_slice(req.binding.as_bytes())
+        .map_err(|_| ApiError::bad_request("the binding is malformed"))?;
+    let kind = match invite.kind {
+        InviteKind::Staff => AccountKind::Staff,
+        InviteKind::Patient => AccountKind::Patient,
+    };
+    match kind {
+        AccountKind::Staff => {
+            if Some(req.login.as_str()) != body.email.as_deref() {
+                return Err(ApiError::bad_request(
+                    "a staff member signs up with the email address they were invited with",
+                ));
+            }
+        }
+        AccountKind::Patient => {
+            if !is_handle(&req.login) || req.display_name.is_some() {
+                return Err(ApiError::bad_request(
+                    "a patient signs up with a random handle and no name",
+                ));
+            }
+        }
+    }
+    check_account_keys(&req.keys)?;
+    let binding_ok = binding.v == 1
+        && binding.clinic == clinic
+        && binding.invite == req.invite
+        && binding.user == req.user
+        && binding.kind == kind
+        && binding.login == req.login
+        && binding.encryption_key == req.keys.encryption_public_key
+        && hex_eq(&binding.verifying_key, req.keys.verifying_key.as_bytes())
+        && req.binding_signature.as_bytes().len() == BINDING_SIGNATURE_LEN;
+    if !binding_ok {
+        return Err(ApiError::bad_request(
+            "the binding does not describe this account and invite",
+        ));
+    }
+    if req
+        .display_name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 200)
+    {
+        return Err(ApiError::bad_request("the display name is too long"));
+    }
+    let upload = RegistrationUpload::<Suite>::deserialize(req.opaque_upload.as_bytes())
+        .map_err(|_| ApiError::bad_request("the OPAQUE registration is malformed"))?;
+    let record = ServerRegistration::<Suite>::finish(upload)
+        .serialize()
+        .to_vec();
+    let mut stored_binding = req.binding_signature.0;
+    stored_binding.extend_from_slice(req.binding.as_bytes());
+    let (roles, branches) = match kind {
+        AccountKind::Staff => (body.roles, body.branches),
+        AccountKind::Patient => (Vec::new(), Vec::new()),
+    };
+    state
+        .store
+        .apply(vec![
+            Write::CreateAccount {
+                account: Account {
+                    clinic,
+                    id: req.user,
+                    kind,
+                    login: req.login,
+                    display_name: req.display_name,
+                    roles,
+                    branches,
+                    status: AccountStatus::Active,
+                    created_at: now,
+                },
+                keys: req.keys,
+                opaque_record: record,
+            },
+            Write::BindInvite {
+                clinic,
+                id: req.invite,
+                invitee: req.user,
+                binding: Sealed(stored_binding),
+                now,
+            },
+        ])
+        .await
+        .map_err(|e| match e {
+            vaiti_store::StoreError::Conflict(_) => {
+                conflict("the invite was used meanwhile, or this login is taken")
+            }
+            other => other.into(),
+        })?;
+    tracing::info!(clinic = %clinic, invite = %req.invite, user = %req.user, "invite bound");
+    Ok((StatusCode::CREATED, axum::Json(SignedUp { user: req.user })))
+}
+
+fn hex_eq(hex_text: &str, bytes: &[u8]) -> bool {
+    hex_text.len() == bytes.len() * 2
+        && bytes
+            .iter()
+            .zip(hex_text.as_bytes().chunks(2))
+            .all(|(b, pair)| {
+                std::str::from_utf8(pair)
+                    .ok()
+                    .and_then(|p| u8::from_str_radix(p, 16).ok())
+                    == Some(*b)
+            })
+}
+
+async fn own_invite(state: &AppState, caller: &Caller, id: InviteId) -> Result<Invite, ApiError> {
+    let invite = state
+        .store
+        .invite(caller.session.clinic, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let admin = caller.account.roles.contains(&Role::Admin);
+    if invite.inviter != caller.session.user && !(admin && invite.kind == InviteKind::Staff) {
+        return Err(ApiError::not_found());
+    }
+    Ok(invite)
+}
+
+/// Completes a bound invite: the new member's certificate, the keys wrapped to them and, for a
+/// patient, the chart state naming their account — one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/invites/{invite}/complete",
+    tag = "invites",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("invite" = InviteId, Path, description = "The invite."),
+    ),
+    request_body = CompleteInvite,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The join is complete."),
+        (status = 400, description = "`bad_request`: the certificate, wraps or state do not fit the invite.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such invite of the caller.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the invite is not waiting for completion.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn complete_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_clinic, id)): Path<(ClinicId, InviteId)>,
+    Json(req): Json<CompleteInvite>,
+) -> Result<StatusCode, ApiError> {
+    let clinic = caller.session.clinic;
+    let invite = own_invite(&state, &caller, id).await?;
+    let (InviteState::Bound, Some(invitee)) = (invite.state, invite.invitee) else {
+        return Err(conflict("this invite is not waiting for completion"));
+    };
+    let now = state.now();
+    let serial = state
+        .store
+        .certificates(clinic)
+        .await?
+        .iter()
+        .filter(|c| c.user == invitee)
+        .map(|c| c.serial)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut writes = vec![Write::PutCertificate(Certificate {
+        clinic,
+        user: invitee,
+        serial,
+        body: req.certificate.body,
+        signature: req.certificate.signature,
+        issuer_key: req.certificate.issuer_key,
+        expires_at: req.certificate.expires_at,
+        revoked_at: None,
+    })];
+    for w in &req.wraps {
+        let fits = w.recipient == (Recipient::User { user: invitee })
+            && match (invite.kind, w.scope) {
+                (InviteKind::Staff, WrapScope::Directory { .. }) => true,
+                (InviteKind::Patient, WrapScope::Identity { chart })
+                | (InviteKind::Patient, WrapScope::Case { chart, tier: 2, .. }) => {
+                    Some(chart) == invite.chart
+                }
+                _ => false,
+            };
+        if !fits {
+            return Err(ApiError::bad_request(
+                "a wrap is not for the new member, or not a key the invite grants",
+            ));
+        }
+    }
+    match (invite.kind, req.state, invite.chart) {
+        (InviteKind::Staff, None, _) => {}
+        (InviteKind::Patient, Some(entry), Some(chart)) => {
+            let (_, previous, access) = crate::charts::access(&state, &caller, chart).await?;
+            if access != crate::charts::Access::CareTeam {
+                return Err(ApiError::not_found());
+            }
+            let parsed = check_state_entry(&state, &caller, clinic, chart, &entry).await?;
+            if parsed.patient != Some(invitee) {
+                return Err(ApiError::bad_request(
+                    "the chart state must name the patient's new account",
+                ));
+            }
+            if let Some(old) = previous.and_then(|p| p.patient)
+                && old != invitee
+            {
+                writes.extend(revoke_account_writes(&state, clinic, old).await?);
+            }
+            writes.push(crate::charts::state_write(
+                clinic, chart, &caller, entry, now,
+            )?);
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "a patient's join needs a chart-state entry naming them; a staff join none",
+            ));
+        }
+    }
+    writes.extend(req.wraps.into_iter().map(|w| {
+        Write::PutKeyWrap(KeyWrap {
+            clinic,
+            scope: w.scope,
+            recipient: w.recipient,
+            recipient_key: w.recipient_key,
+            wrap: w.wrap,
+            signature: w.signature,
+            wrapped_by: caller.session.user,
+            created_at: now,
+        })
+    }));
+    writes.push(Write::CompleteInvite { clinic, id });
+    state.store.apply(writes).await?;
+    tracing::info!(clinic = %clinic, invite = %id, user = %invitee, "invite completed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an invite that is not yet completed, and optionally the account made with it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/invites/{invite}/revoke",
+    tag = "invites",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("invite" = InviteId, Path, description = "The invite."),
+    ),
+    request_body = RevokeInvite,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such invite of the caller.", body = ErrorBody),
+        (status = 409, description = "`conflict`: nothing left to revoke.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn revoke_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_clinic, id)): Path<(ClinicId, InviteId)>,
+    Json(req): Json<RevokeInvite>,
+) -> Result<StatusCode, ApiError> {
+    let clinic = caller.session.clinic;
+    let invite = own_invite(&state, &caller, id).await?;
+    let mut writes = Vec::new();
+    if matches!(invite.state, InviteState::Open | InviteState::Bound) {
+        writes.push(Write::RevokeInvite { clinic, id });
+    }
+    if req.revoke_account
+        && let Some(user) = invite.invitee
+    {
+        writes.extend(revoke_account_writes(&state, clinic, user).await?);
+    }
+    if writes.is_empty() {
+        return Err(conflict("nothing left to revoke"));
+    }
+    state.store.apply(writes).await?;
+    tracing::info!(clinic = %clinic, invite = %id, account = req.revoke_account, "invite revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoking an account: its status (which ends its sessions) and every live certificate.
+pub(crate) async fn revoke_account_writes(
+    state: &AppState,
+    clinic: ClinicId,
+    user: UserId,
+) -> Result<Vec<Write>, ApiError> {
+    let now = state.now();
+    let mut writes = vec![Write::SetAccountStatus {
+        clinic,
+        user,
+        status: AccountStatus::Revoked,
+    }];
+    for c in state.store.certificates(clinic).await? {
+        if c.user == user && c.revoked_at.is_none() {
+            writes.push(Write::RevokeCertificate {
+                clinic,
+                user,
+                serial: c.serial,
+                at: now,
+            });
+        }
+    }
+    Ok(writes)
+}
