@@ -5,8 +5,8 @@
 //! sealed under keys it can never derive (see `docs/protocol.md`).
 
 use vaiti_core::api::{
-    ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart, Me, NewAdmin,
-    NewCertificate, NewWrap, RegisterResponse, RegisterStart,
+    ChangePassword, ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart,
+    Me, NewAdmin, NewCertificate, NewWrap, PasswordStart, RegisterResponse, RegisterStart,
 };
 use vaiti_core::{Account, AccountKeys, KeyId as CoreKeyId, Recipient, Role, Sealed, WrapScope};
 use vaiti_crypto::{
@@ -95,20 +95,36 @@ pub(crate) async fn register(
     secret_key: &SecretKey,
     password: &str,
 ) -> Result<Registration, ClientError> {
-    let input = opaque_password_input(secret_key, password)?;
-    let start = ClientRegistration::<Suite>::start(&mut OsRng, input.as_ref())
-        .map_err(|_| ClientError::Usage("cannot start OPAQUE registration".into()))?;
-    let resp: RegisterResponse = api
-        .post(
+    register_at(secret_key, password, |request| async move {
+        api.post(
             "/opaque/register",
             &RegisterStart {
                 clinic: core_clinic(clinic),
                 user: core_user(user),
-                request: sealed(start.message.serialize().to_vec()),
+                request,
             },
             &[],
         )
-        .await?;
+        .await
+    })
+    .await
+}
+
+/// An OPAQUE registration whose first round trip `send` makes (to the endpoint for new accounts
+/// or to the password-change endpoint).
+async fn register_at<F, Fut>(
+    secret_key: &SecretKey,
+    password: &str,
+    send: F,
+) -> Result<Registration, ClientError>
+where
+    F: FnOnce(Sealed) -> Fut,
+    Fut: core::future::Future<Output = Result<RegisterResponse, ClientError>>,
+{
+    let input = opaque_password_input(secret_key, password)?;
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, input.as_ref())
+        .map_err(|_| ClientError::Usage("cannot start OPAQUE registration".into()))?;
+    let resp: RegisterResponse = send(sealed(start.message.serialize().to_vec())).await?;
     let response = RegistrationResponse::<Suite>::deserialize(resp.response.as_bytes())
         .map_err(|_| ClientError::Protocol("malformed OPAQUE registration response".into()))?;
     let finish = start
@@ -301,6 +317,8 @@ pub struct Unlocked {
     pub signing_key: SigningKey,
     /// The local cache key.
     pub cache_key: CacheKey,
+    /// The Account Key (kept for a password change, which re-wraps it).
+    pub(crate) account_key: AccountKey,
 }
 
 /// Logs in with both secrets and unlocks the account's keys, checking everything the server
@@ -410,6 +428,7 @@ pub async fn login(
         decryption_key,
         signing_key,
         cache_key,
+        account_key: ak,
     })
 }
 
@@ -418,6 +437,41 @@ impl Unlocked {
     pub fn clinic_path(&self) -> String {
         format!("/clinics/{}", core_clinic(self.clinic))
     }
+}
+
+/// Changes the password: a new OPAQUE registration from the same Secret Key and the new
+/// password, and the Account Key wrapped under the new KEK, stored together. Every session of the
+/// account ends (log in again with the new password). Needs a login from the last 10 minutes.
+pub async fn change_password(
+    api: &Api,
+    unlocked: &Unlocked,
+    secret_key: &SecretKey,
+    new_password: &str,
+) -> Result<(), ClientError> {
+    if new_password.chars().count() < 10 {
+        return Err(ClientError::Usage(
+            "choose a password of at least 10 characters".into(),
+        ));
+    }
+    let path = unlocked.clinic_path();
+    let registration = register_at(secret_key, new_password, |request| {
+        let path = format!("{path}/password/start");
+        async move { api.post(&path, &PasswordStart { request }, &[]).await }
+    })
+    .await?;
+    let user = UserId::from_bytes(*unlocked.account.id.as_bytes());
+    let wrapped =
+        registration
+            .kek
+            .wrap_account_key(&unlocked.account_key, unlocked.clinic, user)?;
+    api.post_no_content(
+        &format!("{}/password", unlocked.clinic_path()),
+        &ChangePassword {
+            opaque_upload: sealed(registration.upload),
+            wrapped_account_key: sealed(wrapped.into_bytes()),
+        },
+    )
+    .await
 }
 
 /// Ends the session on the server.

@@ -416,3 +416,23 @@ pub struct ObjectLocation {
     /// Its chart.
     pub chart: ChartId,
 }
+
+/// `POST /api/v1/clinics/{clinic}/password/start` request: a new OPAQUE registration for the
+/// caller's own account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordStart {
+    /// OPAQUE `RegistrationRequest` made from the Secret Key and the new password.
+    pub request: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/password` request: the new OPAQUE record and the Account Key
+/// under the new password's KEK, stored together.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePassword {
+    /// OPAQUE `RegistrationUpload`.
+    pub opaque_upload: Sealed,
+    /// The Account Key wrapped under the KEK from the new registration's export key.
+    pub wrapped_account_key: Sealed,
+}

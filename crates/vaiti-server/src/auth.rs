@@ -24,8 +24,8 @@ use vaiti_opaque::{OsRng, VaitiOpaqueSuite as Suite};
 use vaiti_store::{PendingLogin, Write};
 
 use vaiti_core::api::{
-    ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart, Me,
-    RegisterResponse, RegisterStart,
+    ChangePassword, ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart,
+    Me, PasswordStart, RegisterResponse, RegisterStart,
 };
 
 use crate::error::{ApiError, ErrorBody};
@@ -533,6 +533,103 @@ pub(crate) async fn logout(
         .store
         .delete_session(&caller.session.token_hash)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// How recent a session must be to change the password (the CLI and web client log in just
+/// before): a stolen older token cannot lock the user out.
+pub const PASSWORD_CHANGE_SESSION_AGE_S: i64 = 10 * 60;
+
+fn check_fresh_session(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
+    if state.now() - caller.session.created_at > PASSWORD_CHANGE_SESSION_AGE_S {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in again to change your password",
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a password change: an OPAQUE registration for the caller's own account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/password/start",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = PasswordStart,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The OPAQUE registration response.", body = RegisterResponse),
+        (status = 400, description = "`bad_request`: malformed registration request.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no session, or not one from the last 10 minutes.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn password_start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<PasswordStart>,
+) -> Result<axum::Json<RegisterResponse>, ApiError> {
+    check_fresh_session(&state, &caller)?;
+    let request = RegistrationRequest::<Suite>::deserialize(req.request.as_bytes())
+        .map_err(|_| malformed("registration request"))?;
+    let response = ServerRegistration::<Suite>::start(
+        &state.opaque,
+        request,
+        &credential_id(caller.session.clinic, caller.session.user),
+    )
+    .map_err(|_| malformed("registration request"))?;
+    Ok(axum::Json(RegisterResponse {
+        response: Sealed(response.message.serialize().to_vec()),
+    }))
+}
+
+/// Finishes a password change: the new OPAQUE record and the re-wrapped Account Key, in one
+/// transaction that also ends every session of the account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/password",
+    tag = "accounts",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = ChangePassword,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; every session of the account has ended."),
+        (status = 400, description = "`bad_request`: malformed registration or key.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no session, or not one from the last 10 minutes.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<ChangePassword>,
+) -> Result<StatusCode, ApiError> {
+    check_fresh_session(&state, &caller)?;
+    let size = req.wrapped_account_key.as_bytes().len();
+    if size == 0 || size > 4096 {
+        return Err(ApiError::bad_request(
+            "the wrapped Account Key is missing or too large",
+        ));
+    }
+    let upload = RegistrationUpload::<Suite>::deserialize(req.opaque_upload.as_bytes())
+        .map_err(|_| malformed("OPAQUE registration"))?;
+    let record = ServerRegistration::<Suite>::finish(upload)
+        .serialize()
+        .to_vec();
+    state
+        .store
+        .apply(vec![Write::UpdateCredentials {
+            clinic: caller.session.clinic,
+            user: caller.session.user,
+            opaque_record: record,
+            wrapped_account_key: req.wrapped_account_key,
+        }])
+        .await?;
+    tracing::info!(clinic = %caller.session.clinic, user = %caller.session.user, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

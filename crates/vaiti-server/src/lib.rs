@@ -29,7 +29,8 @@ mod openapi;
 mod state;
 
 pub use auth::{
-    CLINIC_CREATION_HEADER, Caller, PATIENT_SESSION_S, PENDING_LOGIN_S, STAFF_SESSION_S,
+    CLINIC_CREATION_HEADER, Caller, PASSWORD_CHANGE_SESSION_AGE_S, PATIENT_SESSION_S,
+    PENDING_LOGIN_S, STAFF_SESSION_S,
 };
 pub use config::{ConfigError, ServerConfig, Transport};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -51,6 +52,11 @@ pub fn router(state: AppState) -> Router {
         .route("/clinics/{clinic}/login/finish", post(auth::login_finish))
         .route("/clinics/{clinic}/logout", post(auth::logout))
         .route("/clinics/{clinic}/me", get(auth::me))
+        .route(
+            "/clinics/{clinic}/password/start",
+            post(auth::password_start),
+        )
+        .route("/clinics/{clinic}/password", post(auth::change_password))
         .route("/clinics/{clinic}/directory", get(directory::directory))
         .route("/clinics/{clinic}/wraps", get(directory::my_wraps))
         .route("/clinics/{clinic}/branches", post(directory::create_branch))
@@ -146,6 +152,7 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ConfigError> {
     config.check()?;
+    let sweeper = tokio::spawn(sweep_expired(state.clone()));
     let app = router(state).into_make_service();
     let handle = axum_server::Handle::new();
     let shutdown_handle = handle.clone();
@@ -162,7 +169,7 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ConfigError::Bind(config.listen, e.to_string()))?;
     on_bound(bound);
-    match &config.transport {
+    let served = match &config.transport {
         Transport::Tls { cert, key } => {
             let tls = config::rustls_config(cert, key).await?;
             axum_server::from_tcp_rustls(listener, tls)
@@ -178,5 +185,31 @@ pub async fn serve(
             .serve(app)
             .await
             .map_err(|e| ConfigError::Serve(e.to_string())),
+    };
+    sweeper.abort();
+    served
+}
+
+/// How often expired sessions and pending logins are deleted.
+pub const SWEEP_EVERY_S: u64 = 60;
+
+/// Deletes expired sessions and pending logins every [`SWEEP_EVERY_S`] seconds, so the store
+/// keeps no token hash or OPAQUE state longer than it is usable. (Reads already refuse expired
+/// rows; this is housekeeping.) Errors are logged and the next round tries again.
+async fn sweep_expired(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(SWEEP_EVERY_S));
+    loop {
+        every.tick().await;
+        let now = state.now();
+        match state.store.delete_expired_sessions(now).await {
+            Ok(n) if n > 0 => tracing::debug!(sessions = n, "expired sessions deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+        }
+        match state.store.delete_expired_pending_logins(now).await {
+            Ok(n) if n > 0 => tracing::debug!(pending_logins = n, "expired pending logins deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "deleting expired pending logins failed"),
+        }
     }
 }

@@ -20,6 +20,8 @@ use crate::{charts, directory, invites};
         auth::login_finish,
         auth::logout,
         auth::me,
+        auth::password_start,
+        auth::change_password,
         directory::directory,
         directory::my_wraps,
         directory::create_branch,

@@ -27,6 +27,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/clinics/{clinic}/login/finish"),
     ("post", "/api/v1/clinics/{clinic}/logout"),
     ("get", "/api/v1/clinics/{clinic}/me"),
+    ("post", "/api/v1/clinics/{clinic}/password/start"),
+    ("post", "/api/v1/clinics/{clinic}/password"),
     ("get", "/api/v1/clinics/{clinic}/directory"),
     ("get", "/api/v1/clinics/{clinic}/wraps"),
     ("post", "/api/v1/clinics/{clinic}/branches"),

@@ -1074,9 +1074,16 @@ pub async fn account_preconditions(store: Arc<dyn Store>) {
     );
 }
 
-/// `UpdateCredentials` replaces the OPAQUE record and the wrapped Account Key, nothing else.
+/// `UpdateCredentials` replaces the OPAQUE record and the wrapped Account Key and ends the
+/// user's sessions, nothing else.
 pub async fn credentials(store: Arc<dyn Store>) {
     let w = world(&*store).await;
+    let (mine, theirs) = (
+        session(w.clinic, w.therapist.id, T0 + 3600),
+        session(w.clinic, w.admin.id, T0 + 3600),
+    );
+    store.create_session(&mine).await.unwrap();
+    store.create_session(&theirs).await.unwrap();
     let (record, key) = (
         b"new opaque record".to_vec(),
         sealed("account key under the new KEK"),
@@ -1091,6 +1098,16 @@ pub async fn credentials(store: Arc<dyn Store>) {
     assert_eq!(
         store.opaque_record(w.clinic, w.therapist.id).await.unwrap(),
         Some(record)
+    );
+    assert_eq!(
+        store.session(&mine.token_hash, T0).await.unwrap(),
+        None,
+        "the user's sessions end"
+    );
+    assert_eq!(
+        store.session(&theirs.token_hash, T0).await.unwrap(),
+        Some(theirs.clone()),
+        "others' sessions stay"
     );
     let expected = AccountKeys {
         wrapped_account_key: key,

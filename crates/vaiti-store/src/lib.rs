@@ -89,6 +89,7 @@ pub enum Write {
         opaque_record: Vec<u8>,
     },
     /// A password change: the new OPAQUE record and the Account Key under the new KEK, together.
+    /// Ends every session of the user (they were opened with the old password).
     UpdateCredentials {
         /// The clinic.
         clinic: ClinicId,

@@ -627,6 +627,12 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
                 args![clinic, user, wrapped_account_key],
             )
             .await?;
+            // Every session was opened with the old password: all end.
+            c.execute(
+                "DELETE FROM sessions WHERE clinic_id = $1 AND user_id = $2",
+                args![clinic, user],
+            )
+            .await?;
             Ok(())
         }
         Write::SetAccountStatus {

@@ -493,3 +493,44 @@ pub(crate) fn branch_create(common: &Common, args: BranchCreateArgs) -> anyhow::
     }
     Ok(())
 }
+
+/// `vaiti password`: changes the password (the Secret Key stays). The new password comes from
+/// the second line of standard input with `--password-stdin` (the first is the current one),
+/// `VAITI_NEW_PASSWORD`, or a prompt asked twice.
+pub(crate) fn password_cmd(common: &Common) -> anyhow::Result<()> {
+    let (rt, api, unlocked) = unlock(common)?;
+    let new = if common.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the new password from standard input (the second line)")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else if let Ok(p) = std::env::var("VAITI_NEW_PASSWORD") {
+        p
+    } else {
+        let new =
+            rpassword::prompt_password("New password: ").context("reading the new password")?;
+        let again = rpassword::prompt_password("New password again: ")
+            .context("reading the new password again")?;
+        if again != new {
+            bail!("the two new passwords differ; nothing was changed");
+        }
+        new
+    };
+    let profile = profile_dir(common)?;
+    let secret_key = read_secret_key(common, &profile)?;
+    rt.block_on(vaiti_client::account::change_password(
+        &api,
+        &unlocked,
+        &secret_key,
+        &new,
+    ))?;
+    // The server ended every session, this one too.
+    let _ = std::fs::remove_file(profile.join("session.json"));
+    if common.json {
+        println!("{}", serde_json::json!({ "password_changed": true }));
+    } else {
+        println!("Password changed. Every session has ended; log in again with the new one.");
+    }
+    Ok(())
+}

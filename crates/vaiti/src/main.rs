@@ -44,6 +44,8 @@ enum Command {
     Login(client::LoginArgs),
     /// End this profile's session.
     Logout,
+    /// Change your password (your Secret Key stays the same).
+    Password,
     /// Sync: complete joins you are waiting to complete (every command does this first).
     Sync,
     /// Staff: `vaiti staff invite` (admins).
@@ -164,6 +166,7 @@ fn main() -> std::process::ExitCode {
         Command::Login(args) => client::login_cmd(&cli.common, args),
         Command::Logout => client::logout_cmd(&cli.common),
         Command::Sync => records::sync(&cli.common),
+        Command::Password => client::password_cmd(&cli.common),
         Command::Staff(StaffCommand::Invite(a)) => records::staff_invite(&cli.common, a),
         Command::Invite(InviteCommand::List) => records::invite_list(&cli.common),
         Command::Invite(InviteCommand::Revoke(a)) => records::invite_revoke(&cli.common, a),

@@ -173,3 +173,64 @@ fn escrow_shares_must_be_m_of_n_with_m_at_least_two() {
         assert!(!out.status.success(), "{bad} accepted");
     }
 }
+
+#[test]
+fn change_the_password_and_the_old_one_stops_working() {
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let server = cli::serve(&["--data", data.to_str().unwrap()], &dir.join("server.log"));
+    let admin = cli::User::new(&dir, "admin");
+    json(&admin.run(
+        &[
+            "clinic",
+            "create",
+            "--server",
+            &server.url,
+            "--name",
+            "Salasanat",
+            "--admin-email",
+            "admin@salasana.example",
+            "--escrow-shares",
+            "2/2",
+            "--escrow-out",
+            dir.join("shares").to_str().unwrap(),
+            "--creation-token-file",
+            data.join("clinic-creation-token").to_str().unwrap(),
+        ],
+        "",
+    ));
+    admin.ok(&["branch", "create", "Oulu"]);
+    // Too short a new password changes nothing.
+    let short = admin.run(&["password"], "short\n");
+    assert!(!short.status.success());
+    admin.ok(&["sync"]);
+
+    let changed = admin.run(&["password"], "the new and longer password\n");
+    assert_eq!(json(&changed)["password_changed"], true);
+    let old = admin.run(&["sync"], "");
+    assert!(!old.status.success());
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("wrong login name, password or Secret Key")
+    );
+    let renewed = cli::User {
+        profile: admin.profile.clone(),
+        password: "the new and longer password".into(),
+    };
+    // The keys came along: the admin still holds the root key and the branch's directory key.
+    renewed.ok(&["branch", "create", "Kuopio"]);
+    renewed.ok(&[
+        "patient",
+        "add",
+        "--branch",
+        "Oulu",
+        "--name",
+        "Testi Potilas",
+    ]);
+    assert_eq!(
+        renewed.ok(&["patient", "list"]).as_array().unwrap().len(),
+        1
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
