@@ -635,3 +635,294 @@ async fn directory_wraps_and_branch_checks() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A staff invite body as an admin's client would sign it (the server reads, never verifies).
+fn staff_invite(
+    clinic: ClinicId,
+    invite: &str,
+    inviter: UserId,
+    email: &str,
+    expires_at: i64,
+) -> Value {
+    json!({
+        "body": b64(json!({
+            "v": 1, "clinic": clinic, "invite": invite, "kind": "staff", "roles": ["therapist"],
+            "branches": [], "email": email, "chart": null, "expires_at": expires_at,
+            "invite_key": "ab".repeat(32), "root_check": "cd".repeat(32), "inviter": inviter,
+        }).to_string().as_bytes()),
+        "signature": b64(&[14; 65]),
+    })
+}
+
+impl Harness {
+    /// Signs up a new staff account with `invite`; returns the status.
+    async fn signup(
+        &self,
+        clinic: ClinicId,
+        invite: &str,
+        email: &str,
+        password: &[u8],
+    ) -> (StatusCode, UserId) {
+        let user = UserId::generate().unwrap();
+        let upload = self.register(clinic, user, password).await;
+        let binding = json!({
+            "v": 1, "clinic": clinic, "invite": invite, "user": user, "kind": "staff",
+            "login": email, "encryption_key": b64(&[6; 1216]), "verifying_key": "07".repeat(32),
+        });
+        let (status, _) = self
+            .call(
+                "POST",
+                &format!("/api/v1/clinics/{clinic}/signup"),
+                Some(json!({
+                    "invite": invite, "user": user, "login": email, "display_name": null,
+                    "keys": fake_keys(), "opaque_upload": b64(&upload),
+                    "binding": b64(binding.to_string().as_bytes()), "binding_signature": b64(&[15; 65]),
+                })),
+                &[],
+            )
+            .await;
+        (status, user)
+    }
+}
+
+#[tokio::test]
+async fn invites_are_single_use_expire_and_only_admins_invite_staff() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "admin@clinic.example", b"pw")
+        .await;
+    let (_, logged) = h.login(clinic, "admin@clinic.example", b"pw").await;
+    let bearer = format!("Bearer {}", logged["token"].as_str().unwrap());
+    let auth = [("authorization", bearer.as_str())];
+    let now = h.now.load(Ordering::SeqCst);
+    let invites = format!("/api/v1/clinics/{clinic}/invites");
+
+    // Longer than 30 days, or already expired: refused.
+    for expires in [now + 31 * 86400, now] {
+        let id = "10".repeat(16);
+        let (status, _) = h
+            .call(
+                "POST",
+                &invites,
+                Some(staff_invite(
+                    clinic,
+                    &id,
+                    admin,
+                    "t@clinic.example",
+                    expires,
+                )),
+                &auth,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    // An invite signed in another user's name: refused.
+    let (status, _) = h
+        .call(
+            "POST",
+            &invites,
+            Some(staff_invite(
+                clinic,
+                &"11".repeat(16),
+                UserId::generate().unwrap(),
+                "t@clinic.example",
+                now + 3600,
+            )),
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let first = "12".repeat(16);
+    let (status, body) = h
+        .call(
+            "POST",
+            &invites,
+            Some(staff_invite(
+                clinic,
+                &first,
+                admin,
+                "t@clinic.example",
+                now + 3600,
+            )),
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // The invitee looks it up without a session (the id comes from the secret).
+    let (status, found) = h
+        .call("GET", &format!("{invites}/{first}"), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["invite"]["state"], "open");
+    let (status, _) = h
+        .call("GET", &format!("{invites}/{}", "99".repeat(16)), None, &[])
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Another email than the invited one: refused. Then used once; a second use is refused.
+    assert_eq!(
+        h.signup(clinic, &first, "other@clinic.example", b"t")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, therapist) = h.signup(clinic, &first, "t@clinic.example", b"t").await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        h.signup(clinic, &first, "t@clinic.example", b"t2").await.0,
+        StatusCode::CONFLICT
+    );
+    let (_, found) = h
+        .call("GET", &format!("{invites}/{first}"), None, &[])
+        .await;
+    assert_eq!(found["invite"]["state"], "bound");
+    assert_eq!(found["invite"]["invitee"], json!(therapist));
+
+    // Expired: refused, and no account is left behind.
+    let second = "13".repeat(16);
+    h.call(
+        "POST",
+        &invites,
+        Some(staff_invite(
+            clinic,
+            &second,
+            admin,
+            "late@clinic.example",
+            now + 3600,
+        )),
+        &auth,
+    )
+    .await;
+    h.now.store(now + 3600, Ordering::SeqCst);
+    assert_eq!(
+        h.signup(clinic, &second, "late@clinic.example", b"l")
+            .await
+            .0,
+        StatusCode::CONFLICT
+    );
+    let (status, _) = h.login(clinic, "late@clinic.example", b"l").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The new therapist can log in, but cannot invite staff.
+    let (status, t) = h.login(clinic, "t@clinic.example", b"t").await;
+    assert_eq!(status, StatusCode::OK);
+    let tb = format!("Bearer {}", t["token"].as_str().unwrap());
+    let (status, _) = h
+        .call(
+            "POST",
+            &invites,
+            Some(staff_invite(
+                clinic,
+                &"14".repeat(16),
+                therapist,
+                "x@clinic.example",
+                now + 7200,
+            )),
+            &[("authorization", tb.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Revoking the account ends its sessions.
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("{invites}/{first}/revoke"),
+            Some(json!({ "revoke_account": true })),
+            &auth,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/me"),
+            None,
+            &[("authorization", tb.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.login(clinic, "t@clinic.example", b"t").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_password_change_needs_a_fresh_session_and_ends_every_session() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "admin@clinic.example", b"old")
+        .await;
+    let (_, old_session) = h.login(clinic, "admin@clinic.example", b"old").await;
+    let old = format!("Bearer {}", old_session["token"].as_str().unwrap());
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, b"new").unwrap();
+    let body = json!({ "request": b64(&start.message.serialize()) });
+    let path = format!("/api/v1/clinics/{clinic}/password/start");
+
+    h.now.fetch_add(601, Ordering::SeqCst);
+    let (status, _) = h
+        .call(
+            "POST",
+            &path,
+            Some(body.clone()),
+            &[("authorization", old.as_str())],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a session older than 10 minutes"
+    );
+
+    let (_, fresh) = h.login(clinic, "admin@clinic.example", b"old").await;
+    let fresh = format!("Bearer {}", fresh["token"].as_str().unwrap());
+    let (status, resp) = h
+        .call(
+            "POST",
+            &path,
+            Some(body),
+            &[("authorization", fresh.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let response = RegistrationResponse::<Suite>::deserialize(&unb64(&resp["response"])).unwrap();
+    let finish = start
+        .state
+        .finish(
+            &mut OsRng,
+            b"new",
+            response,
+            ClientRegistrationFinishParameters::default(),
+        )
+        .unwrap();
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/password"),
+            Some(json!({ "opaque_upload": b64(&finish.message.serialize()), "wrapped_account_key": b64(&[1; 129]) })),
+            &[("authorization", fresh.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for session in [&old, &fresh] {
+        let (status, _) = h
+            .call(
+                "GET",
+                &format!("/api/v1/clinics/{clinic}/me"),
+                None,
+                &[("authorization", session.as_str())],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        h.login(clinic, "admin@clinic.example", b"old").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        h.login(clinic, "admin@clinic.example", b"new").await.0,
+        StatusCode::OK
+    );
+}
