@@ -16,7 +16,7 @@ use vaiti_core::api::{
 };
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{
-    ChartId, ChartStateEntry, KeyWrap, ObjectId, RecordVersion, Role, Sealed, UserId, WrapScope,
+    ChartId, ChartStateEntry, ObjectId, RecordVersion, Role, Sealed, UserId, WrapScope,
 };
 use vaiti_crypto::wrap::{Scope, WrapTarget};
 use vaiti_crypto::{
@@ -155,12 +155,12 @@ fn verify_chain(
         }
         match states.last() {
             None => {
-                if !(author.has_role(Role::Frontdesk) || author.has_role(Role::Admin))
-                    || st.epoch != 1
-                    || st.patient.is_some()
-                {
+                let of_branch = author.has_role(Role::Admin)
+                    || (author.has_role(Role::Frontdesk)
+                        && author.certificate.branches.contains(&st.branch));
+                if !of_branch || st.epoch != 1 || st.patient.is_some() {
                     return Err(bad(
-                        "the chart's first state was not made by front desk or an admin",
+                        "the chart's first state was not made by front desk or an admin of its branch",
                     ));
                 }
             }
@@ -336,6 +336,20 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
         .iter()
         .find(|w| w.scope == WrapScope::Identity { chart })
     {
+        // Who may hand out the identity key: whoever created the chart, or a clinician of one of
+        // its care teams (care-team add, a patient's join). A certified outsider could otherwise
+        // give a reader a key of their own and a forged identity record under it.
+        let creator = loaded.states[0].author;
+        let allowed = w.wrapped_by == creator
+            || loaded
+                .states
+                .iter()
+                .any(|st| st.care_team.contains(&w.wrapped_by));
+        if !allowed {
+            return Err(bad(
+                "the identity key was wrapped by someone who may not hand it out",
+            ));
+        }
         return s.unwrap(w, &Session::identity_target(chart));
     }
     let dw =
@@ -363,14 +377,26 @@ fn case_target(chart: ChartId, tier: Tier, epoch: u32) -> WrapTarget {
     }
 }
 
+/// Whether `wrapper` may hand out the chart's case keys of `epoch`: a clinician of the care team
+/// of a state at that epoch or later (current clinicians pass older keys on to a new member), or
+/// the clinician whose removal started that epoch. Anyone else who is merely certified — a
+/// clinician outside the team, one removed before the epoch, front desk, the patient — could
+/// otherwise give a reader a key they know, and the reader would seal new notes under it.
+fn may_wrap_case_key(states: &[ChartStateV1], wrapper: UserId, epoch: u32) -> bool {
+    states.iter().enumerate().any(|(i, st)| {
+        (st.epoch >= epoch && st.care_team.contains(&wrapper))
+            || (i > 0 && st.epoch == epoch && st.author == wrapper)
+    })
+}
+
 /// The case keys wrapped to the caller, by (tier, epoch).
 fn case_keys(
     s: &Session<'_>,
-    chart: ChartId,
-    wraps: &[KeyWrap],
+    loaded: &LoadedChart,
 ) -> Result<HashMap<(u8, u32), CaseKey>, ClientError> {
+    let chart = loaded.id();
     let mut keys = HashMap::new();
-    for w in wraps {
+    for w in &loaded.view.wraps {
         if let WrapScope::Case {
             chart: c,
             tier,
@@ -379,6 +405,18 @@ fn case_keys(
         {
             if c != chart {
                 return Err(bad("a case-key wrap is for another chart"));
+            }
+            // A removal's state and the new epoch's keys are written together, so a key of an
+            // epoch the chain does not reach means the chain was cut.
+            if epoch > loaded.latest().epoch {
+                return Err(bad(
+                    "a case key is of a later epoch than the chart's latest state: the chart's history was cut",
+                ));
+            }
+            if !may_wrap_case_key(&loaded.states, w.wrapped_by, epoch) {
+                return Err(bad(
+                    "a case key was wrapped by someone who may not hand it out (not a clinician of the chart's care team at that epoch)",
+                ));
             }
             let t = Tier::from_byte(tier).ok_or_else(|| bad("a case key has an unknown tier"))?;
             let key: CaseKey = s.unwrap(w, &case_target(chart, t, epoch))?;
@@ -424,7 +462,7 @@ async fn ensure_case_keys(
     loaded: &mut LoadedChart,
 ) -> Result<HashMap<(u8, u32), CaseKey>, ClientError> {
     let chart = loaded.id();
-    let mut keys = case_keys(s, chart, &loaded.view.wraps)?;
+    let mut keys = case_keys(s, loaded)?;
     let epoch = loaded.latest().epoch;
     let in_team = loaded.latest().care_team.contains(&s.me.account.id);
     if in_team && !keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
@@ -446,7 +484,7 @@ async fn ensure_case_keys(
             Err(e) => return Err(e),
         }
         *loaded = load(s, chart).await?;
-        keys = case_keys(s, chart, &loaded.view.wraps)?;
+        keys = case_keys(s, loaded)?;
     }
     Ok(keys)
 }
@@ -689,14 +727,12 @@ pub async fn list_patients(
     };
     let mut out: Vec<PatientSummary> = Vec::new();
     for b in directory_branches {
-        let Ok(dk) = s.directory_key(b).await else {
-            if branch.is_some() {
-                return Err(ClientError::Usage(format!(
-                    "you hold no key to the directory of branch {}",
-                    branch_name(s, b)
-                )));
-            }
-            continue;
+        // No wrap at all is a usage matter (skip the branch unless it was asked for); a wrap
+        // that fails a check is the server's doing and is reported.
+        let dk = match s.directory_key(b).await {
+            Ok(dk) => dk,
+            Err(ClientError::Usage(_)) if branch.is_none() => continue,
+            Err(e) => return Err(e),
         };
         let list: ChartList = s
             .api

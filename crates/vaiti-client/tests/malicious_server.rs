@@ -1,0 +1,1323 @@
+//! A malicious server, played by the test: the real server runs in-process over SQLite, and between
+//! client operations the test rewrites the store's rows (or answers a request itself) the way a
+//! server takeover or a malicious operator could (threat model T2). Each test first shows the
+//! honest path working, then tampers, then checks that the client refuses with a clear error —
+//! never a silently wrong answer.
+//!
+//! Every test builds its own clinic in its own temporary store: an admin, a branch, three
+//! therapists (t1 and t2 on the care team of two charts, t3 outside it), front desk, and a note
+//! in each chart.
+//!
+//! What a client cannot detect on its own is said where it comes up: without a local record of
+//! what it has already seen, a client cannot tell the newest version of something (a note, the
+//! manifest, the chart state) from an older, genuinely signed one that the server serves instead.
+//! Persisting "newest seen" and the access log (issue 4) close those gaps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use sha2::Digest as _;
+use sqlx::SqlitePool;
+use vaiti_client::ClientError;
+use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
+use vaiti_client::api::Api;
+use vaiti_client::chart::{
+    PatientDetails, add_note, add_patient, amend_note, care_team_remove, list_notes,
+};
+use vaiti_client::directory::CertificateV1;
+use vaiti_client::invite::{DEFAULT_INVITE_S, NewMember, complete_invites, invite_staff, signup};
+use vaiti_client::session::Session;
+use vaiti_core::api::{LoginChallenge, LoginStart};
+use vaiti_core::signed::ChartStateV1;
+use vaiti_core::{ChartId, ObjectId, Role, Sealed, UserId};
+use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget};
+use vaiti_crypto::{
+    CaseKey, ClinicId, DecryptionKey, DirectoryKey, Epoch, RootKey, SecretKey, Signature,
+    SignatureDomain, SigningKey, Tier, signed_structure_hash,
+};
+
+const TOKEN: &str = "operator-token-operator-token-operator-token";
+const PASSWORD: &str = "Kesäkuun kolmas päivä";
+const ADMIN: &str = "aino@terapia.example";
+const T1: &str = "t1@terapia.example";
+const T2: &str = "t2@terapia.example";
+const T3: &str = "t3@terapia.example";
+const FD: &str = "fd@terapia.example";
+const BRANCH: &str = "Helsinki";
+const TEAM: i64 = vaiti_core::tier::TEAM as i64;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+// ---------------------------------------------------------------------------------------------
+// The harness: a real server over SQLite, the store's file open for tampering, and a hook that
+// lets a test answer `login/start` itself.
+// ---------------------------------------------------------------------------------------------
+
+/// The malicious server's own answer to `POST /clinics/{c}/login/start`.
+type LoginStartAnswer = Arc<dyn Fn(&LoginStart) -> LoginChallenge + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct Interceptor(Arc<Mutex<Option<LoginStartAnswer>>>);
+
+/// A layer in front of the real router: passes everything through, except `login/start` while a
+/// test has set an answer for it.
+async fn intercept(
+    axum::extract::State(hook): axum::extract::State<Interceptor>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let answer = hook.0.lock().unwrap().clone();
+    match answer {
+        Some(answer) if req.uri().path().ends_with("/login/start") => {
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let start: LoginStart = serde_json::from_slice(&body).unwrap();
+            axum::Json(answer(&start)).into_response()
+        }
+        _ => next.run(req).await,
+    }
+}
+
+struct Server {
+    url: String,
+    dir: PathBuf,
+    /// A second connection to the store's SQLite file: the attacker's hands on the data.
+    db: SqlitePool,
+    login_start: Interceptor,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn server() -> Server {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let dir = std::env::temp_dir().join(format!("vaiti-malicious-{}", u64::from_le_bytes(r)));
+    let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
+    let db = SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
+            .busy_timeout(std::time::Duration::from_secs(10)),
+    )
+    .await
+    .unwrap();
+    let state = vaiti_server::AppState::new(
+        store,
+        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
+        vaiti_server::system_clock(),
+    )
+    .await
+    .unwrap();
+    let login_start = Interceptor::default();
+    let app = vaiti_server::router(state).layer(axum::middleware::from_fn_with_state(
+        login_start.clone(),
+        intercept,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server {
+        url,
+        dir,
+        db,
+        login_start,
+    }
+}
+
+/// One member of staff, logged in on their own device.
+struct User {
+    api: Api,
+    me: Unlocked,
+    email: &'static str,
+    secret_key: SecretKey,
+}
+
+impl User {
+    async fn log_in(url: &str, clinic: ClinicId, email: &'static str, sk: SecretKey) -> Self {
+        let mut api = Api::new(url).unwrap();
+        let me = login(&mut api, clinic, email, &sk, PASSWORD).await.unwrap();
+        Self {
+            api,
+            me,
+            email,
+            secret_key: sk,
+        }
+    }
+
+    /// Fetches and verifies the directory, as every command does first.
+    async fn session(&self) -> Result<Session<'_>, ClientError> {
+        Session::open(&self.api, &self.me, now()).await
+    }
+
+    fn id(&self) -> UserId {
+        self.me.account.id
+    }
+
+    /// Logs in again on a fresh device (same secrets).
+    async fn log_in_again(&self, url: &str) -> Result<Unlocked, ClientError> {
+        let mut api = Api::new(url).unwrap();
+        login(
+            &mut api,
+            self.me.clinic,
+            self.email,
+            &self.secret_key,
+            PASSWORD,
+        )
+        .await
+    }
+}
+
+/// The clinic every test starts from.
+struct Clinic {
+    server: Server,
+    clinic: ClinicId,
+    admin: User,
+    t1: User,
+    t2: User,
+    /// A certified therapist outside both care teams.
+    t3: User,
+    fd: User,
+    branch: vaiti_core::BranchId,
+    /// Maija's chart: care team t1 and t2, one team-tier note by t1.
+    chart_a: ChartId,
+    note_a: ObjectId,
+    /// Matti's chart: the same care team, one team-tier note by t1.
+    chart_b: ChartId,
+    note_b: ObjectId,
+}
+
+async fn clinic() -> Clinic {
+    let server = server().await;
+    let url = server.url.clone();
+    let created = create_clinic(
+        &Api::new(&url).unwrap(),
+        &NewClinic {
+            name: "Terapiakeskus Esimerkki",
+            admin_email: ADMIN,
+            admin_name: Some("Aino Admin"),
+            escrow_threshold: 2,
+            escrow_shares: 3,
+            password: PASSWORD,
+            creation_token: TOKEN,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    let clinic = created.clinic;
+    let admin = User::log_in(&url, clinic, ADMIN, created.secret_key).await;
+    let branch = vaiti_client::admin::create_branch(&admin.api, &admin.me, BRANCH, now())
+        .await
+        .unwrap();
+    let branch = vaiti_core::BranchId::from_bytes(branch.to_bytes());
+
+    // The admin invites everyone; each signs up; the admin's next sync certifies them.
+    let staff = [
+        (T1, Role::Therapist),
+        (T2, Role::Therapist),
+        (T3, Role::Therapist),
+        (FD, Role::Frontdesk),
+    ];
+    let mut codes = Vec::new();
+    {
+        let s = admin.session().await.unwrap();
+        for (email, role) in staff {
+            let invite = invite_staff(&s, email, &[role], &[BRANCH.to_string()], DEFAULT_INVITE_S)
+                .await
+                .unwrap();
+            codes.push(invite.code);
+        }
+    }
+    let mut secret_keys = Vec::new();
+    for ((email, _), code) in staff.iter().zip(&codes) {
+        let account = signup(
+            &Api::new(&url).unwrap(),
+            &NewMember {
+                code,
+                email: Some(email),
+                display_name: None,
+                password: PASSWORD,
+                now: now(),
+            },
+        )
+        .await
+        .unwrap();
+        secret_keys.push(account.secret_key);
+    }
+    {
+        let s = admin.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 4);
+    }
+    let mut keys = secret_keys.into_iter();
+    let t1 = User::log_in(&url, clinic, T1, keys.next().unwrap()).await;
+    let t2 = User::log_in(&url, clinic, T2, keys.next().unwrap()).await;
+    let t3 = User::log_in(&url, clinic, T3, keys.next().unwrap()).await;
+    let fd = User::log_in(&url, clinic, FD, keys.next().unwrap()).await;
+
+    // Front desk adds two patients with t1 and t2 as the care team; t1 writes a note in each.
+    let team = [T1.to_string(), T2.to_string()];
+    let (chart_a, chart_b) = {
+        let s = fd.session().await.unwrap();
+        let patient = |name: &str| PatientDetails {
+            name: name.to_string(),
+            ..PatientDetails::default()
+        };
+        (
+            add_patient(&s, BRANCH, patient("Maija Meikäläinen"), &team)
+                .await
+                .unwrap(),
+            add_patient(&s, BRANCH, patient("Matti Virtanen"), &team)
+                .await
+                .unwrap(),
+        )
+    };
+    let (note_a, note_b) = {
+        let s = t1.session().await.unwrap();
+        (
+            add_note(
+                &s,
+                chart_a,
+                Tier::Team,
+                "Istunto 1",
+                "Maija: uni parantunut.",
+            )
+            .await
+            .unwrap(),
+            add_note(&s, chart_b, Tier::Team, "Istunto 1", "Matti: työuupumus.")
+                .await
+                .unwrap(),
+        )
+    };
+    Clinic {
+        server,
+        clinic,
+        admin,
+        t1,
+        t2,
+        t3,
+        fd,
+        branch,
+        chart_a,
+        note_a,
+        chart_b,
+        note_b,
+    }
+}
+
+impl Clinic {
+    fn db(&self) -> &SqlitePool {
+        &self.server.db
+    }
+
+    /// The texts of a chart's notes as `user` reads them (current version of each).
+    async fn note_texts(&self, user: &User, chart: ChartId) -> Result<Vec<String>, ClientError> {
+        let s = user.session().await?;
+        Ok(list_notes(&s, chart)
+            .await?
+            .iter()
+            .map(|n| n.current().unwrap().text.clone())
+            .collect())
+    }
+
+    /// The stored hash of a chart's state entry `seq`.
+    async fn state_hash(&self, chart: ChartId, seq: i64) -> Vec<u8> {
+        sqlx::query_scalar("SELECT hash FROM chart_states WHERE chart_id = ? AND seq = ?")
+            .bind(chart.as_bytes().to_vec())
+            .bind(seq)
+            .fetch_one(self.db())
+            .await
+            .unwrap()
+    }
+
+    /// The stored body of a chart's state entry `seq`, parsed.
+    async fn state(&self, chart: ChartId, seq: i64) -> ChartStateV1 {
+        let body: Vec<u8> =
+            sqlx::query_scalar("SELECT body FROM chart_states WHERE chart_id = ? AND seq = ?")
+                .bind(chart.as_bytes().to_vec())
+                .bind(seq)
+                .fetch_one(self.db())
+                .await
+                .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// A record version's sealed columns: (wrapped_key, envelope, signature).
+    async fn sealed_columns(&self, object: ObjectId, version: i64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        sqlx::query_as(
+            "SELECT wrapped_key, envelope, signature FROM record_versions
+             WHERE object_id = ? AND version = ?",
+        )
+        .bind(object.as_bytes().to_vec())
+        .bind(version)
+        .fetch_one(self.db())
+        .await
+        .unwrap()
+    }
+
+    /// Overwrites a record version's sealed columns.
+    async fn set_sealed_columns(
+        &self,
+        object: ObjectId,
+        version: i64,
+        (wrapped_key, envelope, signature): (Vec<u8>, Vec<u8>, Vec<u8>),
+    ) {
+        let done = sqlx::query(
+            "UPDATE record_versions SET wrapped_key = ?, envelope = ?, signature = ?
+             WHERE object_id = ? AND version = ?",
+        )
+        .bind(wrapped_key)
+        .bind(envelope)
+        .bind(signature)
+        .bind(object.as_bytes().to_vec())
+        .bind(version)
+        .execute(self.db())
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+
+    /// Replaces the case-key wrap of (chart, team tier, epoch) addressed to `recipient` with
+    /// `wrap`, made and signed by `wrapper`.
+    async fn replace_case_wrap(
+        &self,
+        chart: ChartId,
+        epoch: u32,
+        recipient: &User,
+        wrapper: &User,
+        wrap: PublicWrap,
+    ) {
+        let done = sqlx::query(
+            "UPDATE key_wraps SET wrap = ?, signature = ?, wrapped_by = ?
+             WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = ? AND recipient_user = ?",
+        )
+        .bind(wrap.bytes)
+        .bind(wrap.signature.to_bytes().to_vec())
+        .bind(wrapper.id().as_bytes().to_vec())
+        .bind(chart.as_bytes().to_vec())
+        .bind(TEAM)
+        .bind(i64::from(epoch))
+        .bind(recipient.id().as_bytes().to_vec())
+        .execute(self.db())
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+}
+
+fn crypto_chart(chart: ChartId) -> vaiti_crypto::ChartId {
+    vaiti_crypto::ChartId::from_bytes(*chart.as_bytes())
+}
+
+/// `bytes` with one bit flipped at `at`.
+fn flipped(mut bytes: Vec<u8>, at: usize) -> Vec<u8> {
+    bytes[at] ^= 0x01;
+    bytes
+}
+
+/// Index of a byte inside the Ed25519 part of a stored signature (byte 0 is the suite).
+const IN_SIGNATURE: usize = 10;
+
+#[track_caller]
+fn assert_protocol<T: Debug>(result: Result<T, ClientError>, says: &str) {
+    match result {
+        Err(ClientError::Protocol(message)) if message.contains(says) => {}
+        other => panic!("expected a protocol error saying {says:?}, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_crypto<T: Debug>(result: Result<T, ClientError>, expected: vaiti_crypto::Error) {
+    match result {
+        Err(ClientError::Crypto(e)) if e == expected => {}
+        other => panic!("expected the cryptographic error {expected:?}, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Notes moved or copied between charts.
+// ---------------------------------------------------------------------------------------------
+
+/// The server files chart A's note under chart B, fixing up everything in the row it can: the
+/// chart id and the chart-state hash (now B's, so the state checks pass). The note's chart is
+/// bound into its sealed and signed context, so it does not open as B's.
+#[tokio::test]
+async fn a_note_moved_to_another_chart_does_not_open() {
+    let c = clinic().await;
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_b).await.unwrap(),
+        ["Matti: työuupumus."]
+    );
+
+    let b_state = c.state_hash(c.chart_b, 1).await;
+    sqlx::query(
+        "UPDATE record_versions SET chart_id = ?, chart_state_hash = ? WHERE object_id = ?",
+    )
+    .bind(c.chart_b.as_bytes().to_vec())
+    .bind(b_state)
+    .bind(c.note_a.as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+
+    // B's case key cannot unwrap the content key that A's case key wrapped.
+    assert_crypto(
+        c.note_texts(&c.t1, c.chart_b).await,
+        vaiti_crypto::Error::WrongKey,
+    );
+    assert_crypto(
+        c.note_texts(&c.t2, c.chart_b).await,
+        vaiti_crypto::Error::WrongKey,
+    );
+}
+
+/// The server keeps chart B's row (object, chart, state, epoch) but copies chart A's note's
+/// ciphertext, wrapped key and signature into it: Matti's chart would show Maija's note.
+#[tokio::test]
+async fn a_note_ciphertext_copied_from_another_chart_does_not_open() {
+    let c = clinic().await;
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_b).await.unwrap(),
+        ["Matti: työuupumus."]
+    );
+
+    let from_a = c.sealed_columns(c.note_a, 1).await;
+    c.set_sealed_columns(c.note_b, 1, from_a).await;
+
+    assert_crypto(
+        c.note_texts(&c.t1, c.chart_b).await,
+        vaiti_crypto::Error::WrongKey,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Replayed and withheld versions.
+// ---------------------------------------------------------------------------------------------
+
+/// The server serves version 1's sealed content again as version 2 (the amendment "reverts"), and
+/// then a version 2 that does not name version 1 as its predecessor.
+#[tokio::test]
+async fn an_older_version_replayed_as_the_newest_is_refused() {
+    let c = clinic().await;
+    {
+        let s = c.t1.session().await.unwrap();
+        amend_note(
+            &s,
+            c.note_a,
+            "Maija: uni parantunut, ei painajaisia.",
+            "tarkennus",
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        c.note_texts(&c.t2, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut, ei painajaisia."]
+    );
+
+    // Version 1's content in version 2's row: the version number and the predecessor's hash
+    // are in the signed context, so the old ciphertext does not open as version 2.
+    let v1 = c.sealed_columns(c.note_a, 1).await;
+    let v2 = c.sealed_columns(c.note_a, 2).await;
+    c.set_sealed_columns(c.note_a, 2, v1).await;
+    assert_crypto(
+        c.note_texts(&c.t2, c.chart_a).await,
+        vaiti_crypto::Error::DecryptionFailed,
+    );
+
+    // Put version 2 back, but break its link to version 1: the version chain is checked before
+    // anything is opened.
+    c.set_sealed_columns(c.note_a, 2, v2).await;
+    assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
+    sqlx::query(
+        "UPDATE record_versions SET prev_version_hash = ? WHERE object_id = ? AND version = 2",
+    )
+    .bind(vec![7u8; 32])
+    .bind(c.note_a.as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+    assert_protocol(
+        c.note_texts(&c.t2, c.chart_a).await,
+        "versions do not chain",
+    );
+}
+
+/// KNOWN GAP, pinned so it is noticed when it closes: the server deletes version 2, so the note
+/// looks as if it had never been amended. What is left is a genuine, complete chain (version 1),
+/// and a client without a local record of the newest version it has seen cannot tell. The
+/// envelope format already carries what is needed (`OpenPolicy::newest_seen_version` →
+/// `RolledBack`); persisting "newest seen" (threat model T2, planned) turns this into an error,
+/// and the access log (issue 4) catches withholding for a device that has never seen version 2.
+/// When that lands, this test must change to expect the error.
+#[tokio::test]
+async fn withholding_the_newest_version_is_not_detected_without_a_local_cache() {
+    let c = clinic().await;
+    {
+        let s = c.t1.session().await.unwrap();
+        amend_note(&s, c.note_a, "Maija: korjattu teksti.", "korjaus")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: korjattu teksti."]
+    );
+    sqlx::query("DELETE FROM record_versions WHERE object_id = ? AND version = 2")
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut."],
+        "rolled back to version 1 (not detectable without a local cache)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Substituted keys: the user's own, a colleague's, the escrow key, a directory key.
+// ---------------------------------------------------------------------------------------------
+
+/// The server lists t2's encryption public key under t1's account, so that anyone wrapping to
+/// "t1" would wrap to t2. t1's own login notices: the listed key is not the half of the key t1
+/// just unwrapped.
+#[tokio::test]
+async fn the_server_cannot_list_another_key_under_the_users_own_account() {
+    let c = clinic().await;
+    assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
+
+    sqlx::query(
+        "UPDATE account_keys SET encryption_public_key =
+           (SELECT encryption_public_key FROM account_keys WHERE user_id = ?)
+         WHERE user_id = ?",
+    )
+    .bind(c.t2.id().as_bytes().to_vec())
+    .bind(c.t1.id().as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+
+    assert_protocol(
+        c.t1.log_in_again(&c.server.url).await,
+        "the public keys stored under this account are not its own",
+    );
+}
+
+/// The server puts its own encryption key into t2's certificate, so that t1's client would wrap
+/// case keys to the server. The certificate is root-signed over its exact bytes.
+#[tokio::test]
+async fn a_certificate_with_a_substituted_key_is_refused() {
+    let c = clinic().await;
+    {
+        let s = c.t1.session().await.unwrap();
+        let t2 = s.member(c.t2.id()).unwrap();
+        assert_eq!(
+            t2.encryption_key.to_bytes(),
+            c.t2.me.decryption_key.public_key().to_bytes()
+        );
+    }
+
+    let attacker = DecryptionKey::generate().unwrap();
+    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM certificates WHERE user_id = ?")
+        .bind(c.t2.id().as_bytes().to_vec())
+        .fetch_one(c.db())
+        .await
+        .unwrap();
+    let mut cert: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    cert["encryption_key"] =
+        serde_json::to_value(Sealed(attacker.public_key().to_bytes())).unwrap();
+    sqlx::query("UPDATE certificates SET body = ? WHERE user_id = ?")
+        .bind(serde_json::to_vec(&cert).unwrap())
+        .bind(c.t2.id().as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    assert_crypto(c.t1.session().await, vaiti_crypto::Error::BadSignature);
+}
+
+/// A malicious admin (who holds the root key) colludes with the server and certifies a key of
+/// theirs under t1's name (serial 2), so that colleagues wrap t1's keys to the admin. The root
+/// signature is genuine, so only t1's own client can tell: it watches its own name. Threat model
+/// T3 (admin row): detected, not prevented; other members see the substitute until the directory
+/// log (issue 4) makes the change visible — pinned below so it is noticed when that changes.
+#[tokio::test]
+async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed() {
+    let c = clinic().await;
+    assert!(c.t1.session().await.is_ok());
+
+    // The admin unwraps the clinic root key from their own wrap, as their client does.
+    let (wrap, signature): (Vec<u8>, Vec<u8>) = sqlx::query_as(
+        "SELECT wrap, signature FROM key_wraps WHERE scope = 'root' AND recipient_user = ?",
+    )
+    .bind(c.admin.id().as_bytes().to_vec())
+    .fetch_one(c.db())
+    .await
+    .unwrap();
+    let root: RootKey = c
+        .admin
+        .me
+        .decryption_key
+        .unwrap(
+            &PublicWrap {
+                bytes: wrap,
+                signature: Signature::from_bytes(&signature).unwrap(),
+            },
+            c.clinic,
+            &WrapTarget {
+                scope: Scope::Clinic,
+                tier: None,
+                epoch: Epoch(0),
+            },
+            &c.admin.me.signing_key.verifying_key(),
+        )
+        .unwrap();
+    let body: Vec<u8> =
+        sqlx::query_scalar("SELECT body FROM certificates WHERE user_id = ? AND serial = 1")
+            .bind(c.t1.id().as_bytes().to_vec())
+            .fetch_one(c.db())
+            .await
+            .unwrap();
+    let mut cert: CertificateV1 = serde_json::from_slice(&body).unwrap();
+    let attacker_dk = DecryptionKey::generate().unwrap();
+    let attacker_sk = SigningKey::generate().unwrap();
+    cert.serial = 2;
+    cert.encryption_key = Sealed(attacker_dk.public_key().to_bytes());
+    cert.verifying_key = hex::encode(attacker_sk.verifying_key().to_bytes());
+    let (body, signature) = cert.sign_with_root(&root).unwrap();
+    sqlx::query(
+        "INSERT INTO certificates
+           (clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at)
+         VALUES (?, ?, 2, ?, ?, ?, ?, NULL)",
+    )
+    .bind(c.clinic.to_bytes().to_vec())
+    .bind(c.t1.id().as_bytes().to_vec())
+    .bind(body)
+    .bind(signature.to_bytes().to_vec())
+    .bind(root.verifying_key().key_id().to_bytes().to_vec())
+    .bind(cert.expires_at)
+    .execute(c.db())
+    .await
+    .unwrap();
+
+    assert_protocol(
+        c.t1.session().await,
+        "the key directory certifies keys under your name that are not yours",
+    );
+    // KNOWN GAP: a colleague's client accepts the root-signed substitute.
+    let s = c.t2.session().await.unwrap();
+    assert_eq!(
+        s.member(c.t1.id()).unwrap().encryption_key.to_bytes(),
+        attacker_dk.public_key().to_bytes()
+    );
+}
+
+/// The server swaps the escrow key in the manifest for its own, so that every key wrapped "to
+/// escrow" would be wrapped to the server. The manifest is signed by the pinned root.
+#[tokio::test]
+async fn a_manifest_with_a_substituted_escrow_key_is_refused() {
+    let c = clinic().await;
+    assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
+
+    let attacker = DecryptionKey::generate().unwrap();
+    let manifest: Vec<u8> = sqlx::query_scalar("SELECT manifest FROM clinics")
+        .fetch_one(c.db())
+        .await
+        .unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    manifest["escrow_key"] =
+        serde_json::to_value(Sealed(attacker.public_key().to_bytes())).unwrap();
+    sqlx::query("UPDATE clinics SET manifest = ?")
+        .bind(serde_json::to_vec(&manifest).unwrap())
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    // At login, and for a device already logged in, when it next opens the directory.
+    assert_crypto(
+        c.t1.log_in_again(&c.server.url).await,
+        vaiti_crypto::Error::BadSignature,
+    );
+    assert_crypto(c.t1.session().await, vaiti_crypto::Error::BadSignature);
+}
+
+/// The server serves an older manifest (genuinely root-signed) to a device that has seen a newer
+/// one — e.g. to hide a branch or a rotated directory key. A device that has never seen the newer
+/// one cannot tell (no local cache yet); one that has, refuses.
+#[tokio::test]
+async fn an_older_manifest_is_refused_after_a_newer_one_was_seen() {
+    let c = clinic().await;
+    let (old, old_signature, old_version): (Vec<u8>, Vec<u8>, i64) =
+        sqlx::query_as("SELECT manifest, manifest_signature, manifest_version FROM clinics")
+            .fetch_one(c.db())
+            .await
+            .unwrap();
+    vaiti_client::admin::create_branch(&c.admin.api, &c.admin.me, "Tampere", now())
+        .await
+        .unwrap();
+    let mut api = Api::new(&c.server.url).unwrap();
+    let me = login(&mut api, c.clinic, T1, &c.t1.secret_key, PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(me.manifest.manifest_version, old_version as u64 + 1);
+    assert!(Session::open(&api, &me, now()).await.is_ok());
+
+    sqlx::query("UPDATE clinics SET manifest = ?, manifest_signature = ?, manifest_version = ?")
+        .bind(old)
+        .bind(old_signature)
+        .bind(old_version)
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    assert_protocol(
+        Session::open(&api, &me, now()).await,
+        "older clinic manifest than this device has seen",
+    );
+}
+
+/// Someone without a certificate (the server itself) wraps a directory key of its own to front
+/// desk, so that front desk would seal search cards and identity keys under a key it knows. It
+/// keeps the wrap's `wrapped_by` (the admin); the wrap's signature cannot be the admin's.
+#[tokio::test]
+async fn a_directory_key_wrapped_by_an_uncertified_key_is_refused() {
+    let c = clinic().await;
+    let details = || PatientDetails {
+        name: "Liisa Laine".into(),
+        ..PatientDetails::default()
+    };
+    {
+        let s = c.fd.session().await.unwrap();
+        add_patient(&s, BRANCH, details(), &[T1.to_string()])
+            .await
+            .unwrap();
+    }
+
+    let attacker = SigningKey::generate().unwrap();
+    let fake = DirectoryKey::generate(
+        vaiti_crypto::BranchId::from_bytes(*c.branch.as_bytes()),
+        Epoch::FIRST,
+    )
+    .unwrap();
+    let wrap =
+        c.fd.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &attacker)
+            .unwrap();
+    let done = sqlx::query(
+        "UPDATE key_wraps SET wrap = ?, signature = ?
+         WHERE scope = 'directory' AND branch_id = ? AND recipient_user = ?",
+    )
+    .bind(wrap.bytes)
+    .bind(wrap.signature.to_bytes().to_vec())
+    .bind(c.branch.as_bytes().to_vec())
+    .bind(c.fd.id().as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+
+    let s = c.fd.session().await.unwrap();
+    assert_crypto(
+        add_patient(&s, BRANCH, details(), &[T1.to_string()]).await,
+        vaiti_crypto::Error::BadSignature,
+    );
+}
+
+/// The same with a certified insider: t3 (a therapist, colluding with the server) wraps a
+/// directory key of their own to front desk and signs it properly. The wrap verifies, but the
+/// key is not the one the root-signed manifest lists for the branch.
+#[tokio::test]
+async fn a_directory_key_from_a_certified_insider_must_be_the_manifests() {
+    let c = clinic().await;
+    let fake = DirectoryKey::generate(
+        vaiti_crypto::BranchId::from_bytes(*c.branch.as_bytes()),
+        Epoch::FIRST,
+    )
+    .unwrap();
+    let wrap =
+        c.fd.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &c.t3.me.signing_key)
+            .unwrap();
+    let done = sqlx::query(
+        "UPDATE key_wraps SET wrap = ?, signature = ?, wrapped_by = ?
+         WHERE scope = 'directory' AND branch_id = ? AND recipient_user = ?",
+    )
+    .bind(wrap.bytes)
+    .bind(wrap.signature.to_bytes().to_vec())
+    .bind(c.t3.id().as_bytes().to_vec())
+    .bind(c.branch.as_bytes().to_vec())
+    .bind(c.fd.id().as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+    assert_eq!(done.rows_affected(), 1);
+
+    let s = c.fd.session().await.unwrap();
+    assert_protocol(
+        add_patient(
+            &s,
+            BRANCH,
+            PatientDetails {
+                name: "Liisa Laine".into(),
+                ..PatientDetails::default()
+            },
+            &[T1.to_string()],
+        )
+        .await,
+        "a directory key is not the one the manifest lists",
+    );
+}
+
+/// t3, a certified therapist outside the care team, colludes with the server: they wrap a case
+/// key of their own to t1 for chart A (team tier, epoch 1), signed properly, in place of t1's
+/// genuine wrap. Were it accepted, t1 would seal new process notes under a key t3 knows. Only
+/// the chart's clinicians hand out its case keys.
+#[tokio::test]
+async fn a_case_key_from_outside_the_care_team_is_refused() {
+    let c = clinic().await;
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut."]
+    );
+
+    let fake = CaseKey::generate(crypto_chart(c.chart_a), Tier::Team, Epoch(1)).unwrap();
+    let wrap =
+        c.t1.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &c.t3.me.signing_key)
+            .unwrap();
+    c.replace_case_wrap(c.chart_a, 1, &c.t1, &c.t3, wrap).await;
+
+    let s = c.t1.session().await.unwrap();
+    assert_protocol(
+        add_note(&s, c.chart_a, Tier::Team, "Istunto 2", "Ei saa vuotaa.").await,
+        "a case key was wrapped by someone who may not hand it out",
+    );
+    assert_protocol(
+        list_notes(&s, c.chart_a).await,
+        "a case key was wrapped by someone who may not hand it out",
+    );
+}
+
+/// After t1 removes t2 from the care team (new epoch 2), t2 colludes with the server: they wrap an
+/// epoch-2 case key of their own to t1 in place of the genuine one. Were it accepted, the removed
+/// t2 could read every note written after the removal — exactly what the new epoch prevents.
+#[tokio::test]
+async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key() {
+    let c = clinic().await;
+    {
+        let s = c.t1.session().await.unwrap();
+        care_team_remove(&s, c.chart_a, T2).await.unwrap();
+        add_note(&s, c.chart_a, Tier::Team, "Istunto 2", "Epoch 2.")
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut.", "Epoch 2."]
+    );
+
+    let fake = CaseKey::generate(crypto_chart(c.chart_a), Tier::Team, Epoch(2)).unwrap();
+    let wrap =
+        c.t1.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &c.t2.me.signing_key)
+            .unwrap();
+    c.replace_case_wrap(c.chart_a, 2, &c.t1, &c.t2, wrap).await;
+
+    let s = c.t1.session().await.unwrap();
+    assert_protocol(
+        add_note(&s, c.chart_a, Tier::Team, "Istunto 3", "Ei saa vuotaa.").await,
+        "a case key was wrapped by someone who may not hand it out",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. One user's certificate presented as another's.
+// ---------------------------------------------------------------------------------------------
+
+/// The server swaps t1's and t2's certificates (body, signature and expiry; the rows keep their
+/// user ids), so that whoever wraps to "t2" uses t1's keys and the other way round. Both
+/// certificates are genuinely root-signed; they name the wrong users.
+#[tokio::test]
+async fn one_users_certificate_presented_as_anothers_is_refused() {
+    let c = clinic().await;
+    assert!(c.fd.session().await.is_ok());
+
+    let read = |user: UserId| {
+        sqlx::query_as::<_, (Vec<u8>, Vec<u8>, i64)>(
+            "SELECT body, signature, expires_at FROM certificates WHERE user_id = ?",
+        )
+        .bind(user.as_bytes().to_vec())
+        .fetch_one(c.db())
+    };
+    let one = read(c.t1.id()).await.unwrap();
+    let two = read(c.t2.id()).await.unwrap();
+    for (user, (body, signature, expires_at)) in [(c.t1.id(), two), (c.t2.id(), one)] {
+        sqlx::query(
+            "UPDATE certificates SET body = ?, signature = ?, expires_at = ? WHERE user_id = ?",
+        )
+        .bind(body)
+        .bind(signature)
+        .bind(expires_at)
+        .bind(user.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    }
+
+    assert_protocol(
+        c.fd.session().await,
+        "a certificate is presented as another user's",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. The chart state: added members, hidden removals, forged entries.
+// ---------------------------------------------------------------------------------------------
+
+/// The server edits chart A's state to add t3 to the care team (and, since the server decides
+/// access by that state, starts serving the chart to t3). The state is signed over its bytes.
+#[tokio::test]
+async fn a_care_team_member_added_by_editing_the_state_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
+
+    let mut state = c.state(c.chart_a, 1).await;
+    state.care_team.push(c.t3.id());
+    sqlx::query("UPDATE chart_states SET body = ? WHERE chart_id = ? AND seq = 1")
+        .bind(serde_json::to_vec(&state).unwrap())
+        .bind(c.chart_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    for user in [&c.t1, &c.t3] {
+        assert_protocol(
+            c.note_texts(user, c.chart_a).await,
+            "a chart-state entry's signature does not verify",
+        );
+    }
+}
+
+/// The server changes the stored hash of a chart-state entry (the hash notes name). The hash is
+/// recomputed from the signed entry.
+#[tokio::test]
+async fn a_chart_state_with_a_changed_hash_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
+
+    let hash = flipped(c.state_hash(c.chart_a, 1).await, 0);
+    sqlx::query("UPDATE chart_states SET hash = ? WHERE chart_id = ? AND seq = 1")
+        .bind(hash)
+        .bind(c.chart_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "a chart-state entry's hash is wrong",
+    );
+}
+
+/// t3 (certified, outside the care team) colludes with the server and appends a properly signed
+/// next state adding themselves: the signature, the hash chain and the sequence are all right,
+/// but only a clinician of the previous care team may change it.
+#[tokio::test]
+async fn a_care_team_change_signed_by_an_outsider_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
+
+    let first = c.state(c.chart_a, 1).await;
+    let mut next = first.clone();
+    next.seq = 2;
+    next.prev = hex::encode(c.state_hash(c.chart_a, 1).await);
+    next.care_team.push(c.t3.id());
+    next.author = c.t3.id();
+    next.created_at = now();
+    let body = serde_json::to_vec(&next).unwrap();
+    let signature = c.t3.me.signing_key.sign(SignatureDomain::ChartState, &body);
+    let hash = signed_structure_hash(SignatureDomain::ChartState, &body, &signature);
+    sqlx::query(
+        "INSERT INTO chart_states
+           (clinic_id, chart_id, seq, body, signature, author_id, hash, created_at)
+         VALUES (?, ?, 2, ?, ?, ?, ?, ?)",
+    )
+    .bind(c.clinic.to_bytes().to_vec())
+    .bind(c.chart_a.as_bytes().to_vec())
+    .bind(body)
+    .bind(signature.to_bytes().to_vec())
+    .bind(c.t3.id().as_bytes().to_vec())
+    .bind(hash.to_vec())
+    .bind(next.created_at)
+    .execute(c.db())
+    .await
+    .unwrap();
+
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "a care-team change was signed by someone outside the care team",
+    );
+}
+
+/// t1 removes t2 from the care team and writes a note under the new state; the server then
+/// deletes the removal, so the chain looks as if t2 were still on the team (and the server serves
+/// the chart to t2 again). What was written with the removal gives the cut away: t1's keys of the
+/// new epoch, and the note that names a state the chain no longer has. Both refuse the chart.
+///
+/// What this cannot catch: had the server hidden the removal from t1 *before* t1 wrote, t1 would
+/// have written under the old state and epoch, which t2 can read. A client can only detect that
+/// with a local record of the chain it has seen (or the access log, issue 4).
+#[tokio::test]
+async fn a_hidden_removal_is_caught_by_the_notes_written_after_it() {
+    let c = clinic().await;
+    {
+        let s = c.t1.session().await.unwrap();
+        care_team_remove(&s, c.chart_a, T2).await.unwrap();
+        add_note(
+            &s,
+            c.chart_a,
+            Tier::Team,
+            "Istunto 2",
+            "Kirjoitettu poiston jälkeen.",
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(c.note_texts(&c.t1, c.chart_a).await.unwrap().len(), 2);
+
+    sqlx::query("DELETE FROM chart_states WHERE chart_id = ? AND seq = 2")
+        .bind(c.chart_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+
+    // t1 holds the new epoch's keys, which the cut chain does not reach; t2 holds only the old
+    // epoch's and meets the note that names the deleted state.
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "the chart's history was cut",
+    );
+    assert_protocol(
+        c.note_texts(&c.t2, c.chart_a).await,
+        "a note names a chart state that is not in the chart's history",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. OPAQUE: the server cannot choose the suite.
+// ---------------------------------------------------------------------------------------------
+
+/// vaiti's suite with OPAQUE's key-stretching slot emptied: what a server claiming "a different
+/// configuration" would like clients to run (no Argon2id, so guessing passwords is cheap).
+struct NoStretchSuite;
+
+impl vaiti_opaque::opaque_ke::CipherSuite for NoStretchSuite {
+    type OprfCs = <vaiti_opaque::VaitiOpaqueSuite as vaiti_opaque::opaque_ke::CipherSuite>::OprfCs;
+    type KeyExchange =
+        <vaiti_opaque::VaitiOpaqueSuite as vaiti_opaque::opaque_ke::CipherSuite>::KeyExchange;
+    type Ksf = vaiti_opaque::opaque_ke::ksf::Identity;
+}
+
+/// The server answers `login/start` itself: first with a `CredentialResponse` made under the
+/// no-stretch suite for t1's exact password input (registered there by the attacker, who for the
+/// test knows both secrets), then with garbage. The suite is a client constant: the answer
+/// that is valid under the weaker suite fails on the device, like a wrong password, and garbage
+/// is a protocol error. Neither logs in.
+#[tokio::test]
+async fn a_login_answer_under_another_opaque_suite_fails() {
+    use vaiti_opaque::OsRng;
+    use vaiti_opaque::opaque_ke::{
+        ClientLogin, ClientLoginFinishParameters, ClientRegistration,
+        ClientRegistrationFinishParameters, CredentialRequest, CredentialResponse, ServerLogin,
+        ServerLoginParameters, ServerRegistration, ServerSetup,
+    };
+
+    let c = clinic().await;
+    assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
+
+    // The attacker's own OPAQUE server and a record for t1's password input under its suite.
+    const IDENTIFIER: &[u8] = b"clinic || user";
+    let input = vaiti_crypto::opaque_password_input(&c.t1.secret_key, PASSWORD).unwrap();
+    let setup = ServerSetup::<NoStretchSuite>::new(&mut OsRng);
+    let registration =
+        ClientRegistration::<NoStretchSuite>::start(&mut OsRng, input.as_ref()).unwrap();
+    let response =
+        ServerRegistration::<NoStretchSuite>::start(&setup, registration.message, IDENTIFIER)
+            .unwrap();
+    let upload = registration
+        .state
+        .finish(
+            &mut OsRng,
+            input.as_ref(),
+            response.message,
+            ClientRegistrationFinishParameters::default(),
+        )
+        .unwrap();
+    let record = ServerRegistration::<NoStretchSuite>::finish(upload.message);
+    let answer = move |request: &[u8]| {
+        let request = CredentialRequest::<NoStretchSuite>::deserialize(request).unwrap();
+        ServerLogin::start(
+            &mut OsRng,
+            &setup,
+            Some(record.clone()),
+            request,
+            IDENTIFIER,
+            ServerLoginParameters::default(),
+        )
+        .unwrap()
+        .message
+        .serialize()
+        .to_vec()
+    };
+
+    // The answer is genuine under the weaker suite: a client running that suite logs in with it.
+    let weak_client = ClientLogin::<NoStretchSuite>::start(&mut OsRng, input.as_ref()).unwrap();
+    let weak_answer = answer(&weak_client.message.serialize());
+    assert!(
+        weak_client
+            .state
+            .finish(
+                &mut OsRng,
+                input.as_ref(),
+                CredentialResponse::deserialize(&weak_answer).unwrap(),
+                ClientLoginFinishParameters::default(),
+            )
+            .is_ok()
+    );
+
+    // The vaiti client stretches with Argon2id whatever the server sends, so it fails.
+    *c.server.login_start.0.lock().unwrap() =
+        Some(Arc::new(move |start: &LoginStart| LoginChallenge {
+            login_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            response: Sealed(answer(start.request.as_bytes())),
+        }));
+    let mut api = Api::new(&c.server.url).unwrap();
+    let weaker = login(&mut api, c.clinic, T1, &c.t1.secret_key, PASSWORD).await;
+    assert!(
+        matches!(weaker, Err(ClientError::LoginFailed)),
+        "{weaker:?}"
+    );
+    assert!(api.token().is_none());
+
+    // Garbage (a truncated response) is a protocol error.
+    *c.server.login_start.0.lock().unwrap() = Some(Arc::new(|_: &LoginStart| LoginChallenge {
+        login_id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        response: Sealed(vec![0xAB; 40]),
+    }));
+    assert_protocol(
+        login(&mut api, c.clinic, T1, &c.t1.secret_key, PASSWORD).await,
+        "malformed OPAQUE login response",
+    );
+    assert!(api.token().is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Forged signatures on notes and wraps; a note naming another user's key.
+// ---------------------------------------------------------------------------------------------
+
+/// The server flips one bit of a note's author signature.
+#[tokio::test]
+async fn a_forged_note_signature_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
+
+    let (wrapped_key, envelope, signature) = c.sealed_columns(c.note_a, 1).await;
+    c.set_sealed_columns(
+        c.note_a,
+        1,
+        (wrapped_key, envelope, flipped(signature, IN_SIGNATURE)),
+    )
+    .await;
+
+    assert_crypto(
+        c.note_texts(&c.t2, c.chart_a).await,
+        vaiti_crypto::Error::BadSignature,
+    );
+}
+
+/// The server flips one bit of the wrapper's signature on t2's case-key wrap.
+#[tokio::test]
+async fn a_forged_wrap_signature_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
+
+    let signature: Vec<u8> = sqlx::query_scalar(
+        "SELECT signature FROM key_wraps
+         WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = 1 AND recipient_user = ?",
+    )
+    .bind(c.chart_a.as_bytes().to_vec())
+    .bind(TEAM)
+    .bind(c.t2.id().as_bytes().to_vec())
+    .fetch_one(c.db())
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE key_wraps SET signature = ?
+         WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = 1 AND recipient_user = ?",
+    )
+    .bind(flipped(signature, IN_SIGNATURE))
+    .bind(c.chart_a.as_bytes().to_vec())
+    .bind(TEAM)
+    .bind(c.t2.id().as_bytes().to_vec())
+    .execute(c.db())
+    .await
+    .unwrap();
+
+    assert_crypto(
+        c.note_texts(&c.t2, c.chart_a).await,
+        vaiti_crypto::Error::BadSignature,
+    );
+}
+
+/// t1's note, re-labelled by the server: first only its `author_key` names t2's signing key
+/// (t1 is not certified with it); then the author too is changed to t2, which the note's signed
+/// context contradicts.
+#[tokio::test]
+async fn a_note_naming_another_users_key_is_refused() {
+    let c = clinic().await;
+    assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
+
+    let t2_key = c.t2.me.signing_key.key_id().to_bytes().to_vec();
+    sqlx::query("UPDATE record_versions SET author_key = ? WHERE object_id = ?")
+        .bind(t2_key)
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    assert_protocol(
+        c.note_texts(&c.t2, c.chart_a).await,
+        "a record names a signing key its author is not certified with",
+    );
+
+    sqlx::query("UPDATE record_versions SET author_id = ? WHERE object_id = ?")
+        .bind(c.t2.id().as_bytes().to_vec())
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    assert_crypto(
+        c.note_texts(&c.t2, c.chart_a).await,
+        vaiti_crypto::Error::DecryptionFailed,
+    );
+}
