@@ -220,6 +220,7 @@ pub async fn load(s: &Session<'_>, chart: ChartId) -> Result<LoadedChart, Client
         return Err(bad("the server returned another chart"));
     }
     let (states, hashes) = verify_chain(s, chart, &view.states)?;
+    s.remember(|seen| seen.chart(chart, &hashes))?;
     if states[0].branch != view.chart.branch {
         return Err(bad("the chart's branch differs from its signed state"));
     }
@@ -829,6 +830,7 @@ pub async fn show_patient(s: &Session<'_>, chart: ChartId) -> Result<PatientReco
         .first()
         .ok_or_else(|| bad("the chart has no identity record"))?;
     check_versions(versions)?;
+    s.remember(|seen| seen.object(versions[0].object, versions.len() as u64))?;
     let latest = versions[versions.len() - 1];
     if loaded.state_by_hash(&latest.chart_state_hash).is_none() {
         return Err(bad(
@@ -1093,6 +1095,7 @@ fn open_notes(
     let mut notes = Vec::new();
     for versions in by_object(&loaded.view.notes) {
         check_versions(&versions)?;
+        s.remember(|seen| seen.object(versions[0].object, versions.len() as u64))?;
         let tier_byte = versions[0].tier;
         let tier = Tier::from_byte(tier_byte).ok_or_else(|| bad("a note has an unknown tier"))?;
         let mut opened = Vec::new();

@@ -18,6 +18,7 @@ mod conv;
 pub mod directory;
 pub mod hetu;
 pub mod invite;
+pub mod seen;
 pub mod session;
 
 /// What can go wrong on the client, in terms a user can act on.

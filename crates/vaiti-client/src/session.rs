@@ -18,6 +18,7 @@ use crate::account::Unlocked;
 use crate::api::Api;
 use crate::conv::{core_key, crypto_branch, crypto_chart};
 use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
+use crate::seen::Seen;
 
 /// A certificate that checked out, with its keys parsed.
 #[derive(Debug, Clone)]
@@ -91,15 +92,28 @@ pub struct Session<'a> {
     pub members: HashMap<vaiti_core::UserId, Member>,
     /// The time the session was opened (seconds since the Unix epoch).
     pub now: i64,
+    /// What this device has seen (checked and updated by every read).
+    seen: std::sync::Mutex<Seen>,
 }
 
 impl<'a> Session<'a> {
-    /// Fetches and verifies the directory. A certificate that fails a check is an error (never
-    /// skipped silently): the server is faulty or malicious.
+    /// Fetches and verifies the directory, with no memory of earlier sessions (a new device).
     pub async fn open(
         api: &'a Api,
         me: &'a Unlocked,
         now: i64,
+    ) -> Result<Session<'a>, ClientError> {
+        Self::open_with(api, me, now, Seen::default()).await
+    }
+
+    /// Fetches and verifies the directory. A certificate that fails a check is an error (never
+    /// skipped silently): the server is faulty or malicious. `seen` is what this device saw
+    /// before ([`Session::seen`] after the last session): anything older is refused.
+    pub async fn open_with(
+        api: &'a Api,
+        me: &'a Unlocked,
+        now: i64,
+        mut seen: Seen,
     ) -> Result<Session<'a>, ClientError> {
         let dir: Directory = api.get(&format!("{}/directory", me.clinic_path())).await?;
         let (manifest, root) = ManifestV1::verify(
@@ -117,6 +131,7 @@ impl<'a> Session<'a> {
                 "the server served an older clinic manifest than this device has seen".into(),
             ));
         }
+        seen.manifest(manifest.manifest_version)?;
         let clinic = me.account.clinic;
         // Staff certificates first (root-signed), then patients' (signed by a certified
         // clinician). The newest live serial of each user counts.
@@ -194,6 +209,7 @@ impl<'a> Session<'a> {
             root,
             members,
             now,
+            seen: std::sync::Mutex::new(seen),
         };
         session.check_own_certificate()?;
         Ok(session)
@@ -210,6 +226,26 @@ impl<'a> Session<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// What this device has now seen, to keep for the next session.
+    pub fn seen(&self) -> Result<Seen, ClientError> {
+        self.seen
+            .lock()
+            .map(|s| s.clone())
+            .map_err(|_| ClientError::Usage("the local cache is unavailable".into()))
+    }
+
+    /// Checks and records with the device's memory of what it has seen.
+    pub(crate) fn remember<T>(
+        &self,
+        f: impl FnOnce(&mut Seen) -> Result<T, ClientError>,
+    ) -> Result<T, ClientError> {
+        let mut seen = self
+            .seen
+            .lock()
+            .map_err(|_| ClientError::Usage("the local cache is unavailable".into()))?;
+        f(&mut seen)
     }
 
     /// This user's own verified membership, once their join was completed.

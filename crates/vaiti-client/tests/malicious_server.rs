@@ -587,6 +587,62 @@ async fn withholding_the_newest_version_is_not_detected_without_a_local_cache() 
     );
 }
 
+/// The same withholding, on a device that remembers what it has seen (the CLI keeps this
+/// memory sealed in its profile): the older version is refused. So is a chart-state history cut
+/// back after the device saw a removal, even before any note names the removed state.
+#[tokio::test]
+async fn a_device_that_remembers_refuses_a_withheld_version_or_state() {
+    let c = clinic().await;
+    let seen = {
+        let s = c.t1.session().await.unwrap();
+        amend_note(&s, c.note_a, "Maija: korjattu teksti.", "korjaus")
+            .await
+            .unwrap();
+        care_team_remove(&s, c.chart_a, "t2@terapia.example")
+            .await
+            .unwrap();
+        assert_eq!(list_notes(&s, c.chart_a).await.unwrap().len(), 1);
+        s.seen().unwrap()
+    };
+    sqlx::query("DELETE FROM record_versions WHERE object_id = ? AND version = 2")
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    let s = Session::open_with(&c.t1.api, &c.t1.me, now(), seen.clone())
+        .await
+        .unwrap();
+    let err = list_notes(&s, c.chart_a).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Protocol(m) if m.contains("older version of a record")),
+        "{err}"
+    );
+
+    // The removal's state entry (and its new keys) withheld: the chain is shorter than seen.
+    sqlx::query("DELETE FROM key_wraps WHERE chart_id = ? AND epoch = 2")
+        .bind(c.chart_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM chart_states WHERE chart_id = ? AND seq = 2")
+        .bind(c.chart_a.as_bytes().to_vec())
+        .execute(c.db())
+        .await
+        .unwrap();
+    let s = Session::open_with(&c.t1.api, &c.t1.me, now(), seen)
+        .await
+        .unwrap();
+    let err = vaiti_client::chart::load(&s, c.chart_a).await.unwrap_err();
+    assert!(
+        matches!(&err, ClientError::Protocol(m) if m.contains("care-team change was hidden")),
+        "{err}"
+    );
+    // A fresh device, with no memory, is served the cut history without complaint: that gap is
+    // the access log's to close (issue 4).
+    let fresh = c.t1.session().await.unwrap();
+    assert!(vaiti_client::chart::load(&fresh, c.chart_a).await.is_ok());
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Substituted keys: the user's own, a colleague's, the escrow key, a directory key.
 // ---------------------------------------------------------------------------------------------

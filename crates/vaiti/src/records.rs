@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use vaiti_client::chart::{self, PatientDetails};
 use vaiti_client::invite::{self, CompletedJoin, InviteCode, NewMember};
+use vaiti_client::seen::Seen;
 use vaiti_client::session::Session;
 use vaiti_core::{ChartId, InviteId, ObjectId, Role};
 
@@ -16,20 +17,64 @@ use crate::client::{
     write_private,
 };
 
-/// Opens the verified session and completes pending joins.
+/// A verified session that, when the command ends, saves what this device has seen (sealed
+/// under the account's cache key, in the profile's `seen.vaiti`), so the next command refuses
+/// anything older.
+struct Opened<'a> {
+    session: Session<'a>,
+    path: PathBuf,
+}
+
+impl<'a> std::ops::Deref for Opened<'a> {
+    type Target = Session<'a>;
+    fn deref(&self) -> &Session<'a> {
+        &self.session
+    }
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        let sealed = self
+            .session
+            .seen()
+            .and_then(|seen| seen.seal(self.session.me));
+        let saved = match sealed {
+            Ok(bytes) => write_private(&self.path, &bytes),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = saved {
+            eprintln!("vaiti: warning: could not save the local cache: {e:#}");
+        }
+    }
+}
+
+/// Opens the verified session (with what this device saw before) and completes pending joins.
 async fn open<'a>(
+    common: &Common,
     api: &'a vaiti_client::api::Api,
     me: &'a vaiti_client::account::Unlocked,
-) -> anyhow::Result<(Session<'a>, Vec<CompletedJoin>)> {
-    let s = Session::open(api, me, now()).await?;
+) -> anyhow::Result<(Opened<'a>, Vec<CompletedJoin>)> {
+    let path = profile_dir(common)?.join("seen.vaiti");
+    let seen = match std::fs::read(&path) {
+        Ok(bytes) => Seen::open(me, &bytes).with_context(|| {
+            format!(
+                "the local cache {} does not open with this account (was the profile copied from another account? then remove that file)",
+                path.display()
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Seen::default(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let s = Session::open_with(api, me, now(), seen).await?;
     let joined = invite::complete_invites(&s).await?;
     // A join just completed adds a certificate: reopen so it is part of this session's view.
     let s = if joined.is_empty() {
         s
     } else {
-        Session::open(api, me, now()).await?
+        let seen = s.seen()?;
+        Session::open_with(api, me, now(), seen).await?
     };
-    Ok((s, joined))
+    Ok((Opened { session: s, path }, joined))
 }
 
 fn report_joins(common: &Common, joined: &[CompletedJoin]) {
@@ -47,7 +92,7 @@ fn print_json(value: &serde_json::Value) {
 /// `vaiti sync`.
 pub(crate) fn sync(common: &Common) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
-    let joined = rt.block_on(async { open(&api, &me).await.map(|(_, j)| j) })?;
+    let joined = rt.block_on(async { open(common, &api, &me).await.map(|(_, j)| j) })?;
     if common.json {
         print_json(&serde_json::json!({ "completed_joins": joined }));
     } else if joined.is_empty() {
@@ -102,7 +147,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub(crate) fn staff_invite(common: &Common, args: StaffInviteArgs) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let created = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(
             invite::invite_staff(&s, &args.email, &args.role, &args.branch, args.valid_for).await?,
@@ -129,7 +174,7 @@ fn print_invite(common: &Common, created: &invite::CreatedInvite) {
 pub(crate) fn invite_list(common: &Common) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let list = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(invite::list_invites(&s).await?)
     })?;
@@ -163,7 +208,7 @@ pub(crate) struct InviteRevokeArgs {
 pub(crate) fn invite_revoke(common: &Common, args: InviteRevokeArgs) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     rt.block_on(async {
-        let (s, _) = open(&api, &me).await?;
+        let (s, _) = open(common, &api, &me).await?;
         anyhow::Ok(invite::revoke_invite(&s, args.invite, args.account).await?)
     })?;
     if common.json {
@@ -296,7 +341,7 @@ pub(crate) fn patient_add(common: &Common, args: PatientAddArgs) -> anyhow::Resu
     })?;
     let (rt, api, me) = unlock(common)?;
     let id = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::add_patient(&s, &args.branch, details, &args.therapist).await?)
     })?;
@@ -338,7 +383,7 @@ fn print_patients(common: &Common, list: &[chart::PatientSummary]) -> anyhow::Re
 pub(crate) fn patient_list(common: &Common, args: PatientListArgs) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let list = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::list_patients(&s, args.branch.as_deref()).await?)
     })?;
@@ -355,7 +400,7 @@ pub(crate) struct PatientFindArgs {
 pub(crate) fn patient_find(common: &Common, args: PatientFindArgs) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let list = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::find_patients(&s, &args.text).await?)
     })?;
@@ -372,7 +417,7 @@ pub(crate) struct ChartArg {
 pub(crate) fn patient_show(common: &Common, args: ChartArg) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let record = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::show_patient(&s, args.chart).await?)
     })?;
@@ -406,7 +451,7 @@ pub(crate) struct PatientInviteArgs {
 pub(crate) fn patient_invite(common: &Common, args: PatientInviteArgs) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let created = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(invite::invite_patient(&s, args.chart, args.valid_for).await?)
     })?;
@@ -427,7 +472,7 @@ pub(crate) struct CareTeamArgs {
 pub(crate) fn care_team(common: &Common, args: CareTeamArgs, add: bool) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         if add {
             chart::care_team_add(&s, args.chart, &args.member).await?;
@@ -492,7 +537,7 @@ pub(crate) fn note_add(common: &Common, args: NoteAddArgs) -> anyhow::Result<()>
     // Read after the password: with --password-stdin the first line is the password.
     let text = read_text(args.file.as_ref())?;
     let id = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::add_note(&s, args.chart, tier, &args.title, &text).await?)
     })?;
@@ -507,7 +552,7 @@ pub(crate) fn note_add(common: &Common, args: NoteAddArgs) -> anyhow::Result<()>
 pub(crate) fn note_list(common: &Common, args: ChartArg) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let notes = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::list_notes(&s, args.chart).await?)
     })?;
@@ -554,7 +599,7 @@ pub(crate) struct NoteArg {
 pub(crate) fn note_show(common: &Common, args: NoteArg) -> anyhow::Result<()> {
     let (rt, api, me) = unlock(common)?;
     let note = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::show_note(&s, args.note).await?)
     })?;
@@ -606,7 +651,7 @@ pub(crate) fn note_amend(common: &Common, args: NoteAmendArgs) -> anyhow::Result
     let text = read_text(Some(&args.file))?;
     let (rt, api, me) = unlock(common)?;
     let version = rt.block_on(async {
-        let (s, joined) = open(&api, &me).await?;
+        let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
         anyhow::Ok(chart::amend_note(&s, args.note, &text, &args.reason).await?)
     })?;

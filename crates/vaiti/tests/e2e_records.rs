@@ -181,6 +181,19 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     assert_eq!(notes[0]["author"], "t1@terapia.example");
     assert_eq!(notes[1]["tier"], "shared");
 
+    // The device remembers what it has seen (sealed, owner-only), to refuse rollbacks later.
+    let seen = t1.profile.join("seen.vaiti");
+    assert!(seen.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&seen).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    assert!(!String::from_utf8_lossy(&std::fs::read(&seen).unwrap()).contains(&chart));
+
     // t2 (care team) reads both.
     let t2 = &users["t2"];
     assert_eq!(

@@ -1,0 +1,168 @@
+//! What this device has seen (DESIGN.md flow 7, the part that guards against rollback): the newest
+//! clinic manifest version, the length and head of each chart's state chain, and the newest
+//! version of each record. A server that later serves an older manifest, a shorter or forked
+//! chart-state chain, or an older version of a record is caught, where a device without this
+//! memory could not tell.
+//!
+//! Kept on the device sealed under the account's cache key (envelope kind `LocalCache`), so a
+//! stolen device learns from it no more than ids and counts, and only with the password.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vaiti_core::{ChartId, ObjectId};
+use vaiti_crypto::{Context, Envelope, account_context};
+
+use crate::ClientError;
+use crate::account::Unlocked;
+
+/// The cache entry's object id in the sealed context: the 16 bytes `vaiti seen cache`.
+const ENTRY: [u8; 16] = *b"vaiti seen cache";
+
+/// One chart's verified state chain, as far as this device has seen it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartSeen {
+    /// How many entries.
+    pub seq: u64,
+    /// The hash of the last one (hex).
+    pub head: String,
+}
+
+/// The device's memory of the newest things it has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// Always 1.
+    pub v: u8,
+    /// The newest clinic manifest version.
+    pub manifest_version: u64,
+    /// Per chart: the verified state chain's length and head.
+    pub charts: BTreeMap<ChartId, ChartSeen>,
+    /// Per record: the newest version.
+    pub objects: BTreeMap<ObjectId, u64>,
+}
+
+fn rolled_back(what: &str) -> ClientError {
+    ClientError::Protocol(format!(
+        "the server served an older {what} than this device has already seen (a rollback)"
+    ))
+}
+
+impl Seen {
+    /// A manifest version: never older than the newest seen.
+    pub fn manifest(&mut self, version: u64) -> Result<(), ClientError> {
+        if version < self.manifest_version {
+            return Err(rolled_back("clinic manifest"));
+        }
+        self.manifest_version = version;
+        Ok(())
+    }
+
+    /// A chart's verified state chain (`hashes` in order): at least as long as seen, and
+    /// containing the head seen at its place (no fork).
+    pub fn chart(&mut self, chart: ChartId, hashes: &[[u8; 32]]) -> Result<(), ClientError> {
+        if let Some(seen) = self.charts.get(&chart) {
+            let at = usize::try_from(seen.seq).unwrap_or(usize::MAX);
+            match at.checked_sub(1).and_then(|i| hashes.get(i)) {
+                Some(h) if hex::encode(h) == seen.head => {}
+                Some(_) => {
+                    return Err(ClientError::Protocol(
+                        "the chart's state history differs from what this device saw before (a fork)"
+                            .into(),
+                    ));
+                }
+                None => return Err(rolled_back("chart state (a care-team change was hidden)")),
+            }
+        }
+        if let Some(last) = hashes.last() {
+            self.charts.insert(
+                chart,
+                ChartSeen {
+                    seq: hashes.len() as u64,
+                    head: hex::encode(last),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// A record's newest version as served: never older than the newest seen.
+    pub fn object(&mut self, object: ObjectId, newest: u64) -> Result<(), ClientError> {
+        let seen = self.objects.entry(object).or_insert(0);
+        if newest < *seen {
+            return Err(rolled_back("version of a record"));
+        }
+        *seen = newest;
+        Ok(())
+    }
+
+    fn context(unlocked: &Unlocked) -> Context {
+        let user = vaiti_crypto::UserId::from_bytes(*unlocked.account.id.as_bytes());
+        Context {
+            object: vaiti_crypto::ObjectId::from_bytes(ENTRY),
+            object_version: 1,
+            ..account_context(unlocked.clinic, user)
+        }
+    }
+
+    /// Sealed under the account's cache key, for the device's profile.
+    pub fn seal(&self, unlocked: &Unlocked) -> Result<Vec<u8>, ClientError> {
+        let mut copy = self.clone();
+        copy.v = 1;
+        let bytes = serde_json::to_vec(&copy).map_err(|e| ClientError::Usage(e.to_string()))?;
+        Ok(unlocked
+            .cache_key
+            .seal(&Self::context(unlocked), &bytes)?
+            .into_bytes())
+    }
+
+    /// Opens what [`Seen::seal`] made (for this account only).
+    pub fn open(unlocked: &Unlocked, sealed: &[u8]) -> Result<Seen, ClientError> {
+        let plain = unlocked.cache_key.open(
+            &Envelope::from_bytes(sealed.to_vec()),
+            &Self::context(unlocked),
+        )?;
+        let seen: Seen = serde_json::from_slice(plain.as_bytes())
+            .map_err(|_| ClientError::Protocol("the local cache is damaged".into()))?;
+        if seen.v != 1 {
+            return Err(ClientError::Protocol(
+                "the local cache has an unknown version".into(),
+            ));
+        }
+        Ok(seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn chart() -> ChartId {
+        ChartId::from_bytes([3; 16])
+    }
+
+    #[test]
+    fn a_shorter_or_forked_chain_is_refused() {
+        let mut seen = Seen::default();
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        seen.chart(chart(), &[a, b]).unwrap();
+        assert!(seen.chart(chart(), &[a]).is_err(), "shorter");
+        assert!(seen.chart(chart(), &[a, c]).is_err(), "forked");
+        seen.chart(chart(), &[a, b, c]).unwrap();
+        assert_eq!(seen.charts[&chart()].seq, 3);
+        assert!(seen.chart(chart(), &[a, b]).is_err());
+    }
+
+    #[test]
+    fn older_versions_and_manifests_are_refused() {
+        let mut seen = Seen::default();
+        let o = ObjectId::from_bytes([4; 16]);
+        seen.object(o, 2).unwrap();
+        seen.object(o, 2).unwrap();
+        assert!(seen.object(o, 1).is_err());
+        seen.object(o, 3).unwrap();
+        seen.manifest(5).unwrap();
+        assert!(seen.manifest(4).is_err());
+        seen.manifest(5).unwrap();
+    }
+}
