@@ -176,3 +176,80 @@ pub async fn create_branch(
         .await?;
     Ok(branch)
 }
+
+/// Certificates expiring within this many seconds are renewed on sync.
+pub const RENEW_WITHIN_S: i64 = 30 * 24 * 60 * 60;
+
+/// Renews, on sync, the certificates this user may issue that expire within
+/// [`RENEW_WITHIN_S`]: an admin renews staff certificates (root-signed; the root key is unwrapped
+/// only if one is due), a clinician the certificates of their charts' patients. Same keys, roles
+/// and branches; the next serial; a new expiry. Returns the users renewed.
+pub async fn renew_certificates(
+    s: &crate::session::Session<'_>,
+) -> Result<Vec<vaiti_core::UserId>, ClientError> {
+    use crate::directory::CertificateKind;
+    let Ok(me) = s.myself() else {
+        return Ok(Vec::new());
+    };
+    let admin = me.has_role(vaiti_core::Role::Admin);
+    let therapist = me.has_role(vaiti_core::Role::Therapist);
+    let due: Vec<crate::session::Member> = s
+        .members
+        .values()
+        .filter(|m| m.certificate.expires_at - s.now <= RENEW_WITHIN_S)
+        .cloned()
+        .collect();
+    let mut root: Option<RootKey> = None;
+    let mut renewed = Vec::new();
+    for m in due {
+        let old = &m.certificate;
+        let mut cert = old.clone();
+        cert.serial = old.serial + 1;
+        cert.issued_at = s.now;
+        let (bytes, signature, issuer_key) = match old.kind {
+            CertificateKind::Staff if admin => {
+                if root.is_none() {
+                    root = Some(unwrap_root(s.api, s.me, s.now).await?.0);
+                }
+                let Some(root) = root.as_ref() else {
+                    continue;
+                };
+                cert.expires_at = s.now + crate::account::STAFF_CERTIFICATE_S;
+                cert.issuer = hex::encode(root.verifying_key().key_id().as_bytes());
+                let (b, sig) = cert.sign_with_root(root)?;
+                (b, sig, root.verifying_key().key_id())
+            }
+            CertificateKind::Patient if therapist => {
+                let Some(chart) = old.chart else { continue };
+                let loaded = crate::chart::load(s, chart).await?;
+                if !loaded.latest().care_team.contains(&s.me.account.id)
+                    || loaded.latest().patient != Some(old.user)
+                {
+                    continue;
+                }
+                cert.expires_at = s.now + crate::invite::PATIENT_CERTIFICATE_S;
+                cert.issuer = hex::encode(s.me.signing_key.key_id().as_bytes());
+                let (b, sig) = cert.sign_with(&s.me.signing_key)?;
+                (b, sig, s.me.signing_key.key_id())
+            }
+            _ => continue,
+        };
+        s.api
+            .post_no_content(
+                &format!("{}/certificates", clinic_path(s.me)),
+                &vaiti_core::api::RenewCertificate {
+                    user: old.user,
+                    serial: cert.serial,
+                    certificate: vaiti_core::api::NewCertificate {
+                        body: Sealed(bytes),
+                        signature: Sealed(signature.to_bytes().to_vec()),
+                        issuer_key: vaiti_core::KeyId::from_bytes(issuer_key.to_bytes()),
+                        expires_at: cert.expires_at,
+                    },
+                },
+            )
+            .await?;
+        renewed.push(old.user);
+    }
+    Ok(renewed)
+}

@@ -306,3 +306,113 @@ async fn an_admin_adds_branches_signed_by_the_clinic_root() {
         "nothing of the refused request was written"
     );
 }
+
+/// Certificates are renewed on sync a month before they expire: the admin's client re-signs
+/// staff certificates with the root key (next serial, same keys), and members stay certified
+/// past the old expiry. Nobody else can renew a staff certificate.
+#[tokio::test]
+async fn certificates_are_renewed_before_they_expire() {
+    use vaiti_client::admin::{RENEW_WITHIN_S, create_branch, renew_certificates};
+    use vaiti_client::invite::{NewMember, complete_invites, invite_staff, signup};
+    use vaiti_client::session::Session;
+    use vaiti_core::Role;
+
+    let server = server().await;
+    let api = Api::new(&server.url).unwrap();
+    let t0 = now();
+    let created = create_clinic(
+        &api,
+        &NewClinic {
+            name: "Uusiminen",
+            admin_email: "admin@uusi.example",
+            admin_name: None,
+            escrow_threshold: 2,
+            escrow_shares: 2,
+            password: "admin password 1",
+            creation_token: TOKEN,
+            now: t0,
+        },
+    )
+    .await
+    .unwrap();
+    let mut admin_api = Api::new(&server.url).unwrap();
+    let admin = login(
+        &mut admin_api,
+        created.clinic,
+        "admin@uusi.example",
+        &created.secret_key,
+        "admin password 1",
+    )
+    .await
+    .unwrap();
+    create_branch(&admin_api, &admin, "Turku", t0)
+        .await
+        .unwrap();
+    let s = Session::open(&admin_api, &admin, t0).await.unwrap();
+    let inv = invite_staff(
+        &s,
+        "t@uusi.example",
+        &[Role::Therapist],
+        &["Turku".into()],
+        3600,
+    )
+    .await
+    .unwrap();
+    let t = signup(
+        &Api::new(&server.url).unwrap(),
+        &NewMember {
+            code: &inv.code,
+            email: None,
+            display_name: None,
+            password: "therapist password",
+            now: t0,
+        },
+    )
+    .await
+    .unwrap();
+    complete_invites(&s).await.unwrap();
+    let mut t_api = Api::new(&server.url).unwrap();
+    let therapist = login(
+        &mut t_api,
+        created.clinic,
+        "t@uusi.example",
+        &t.secret_key,
+        "therapist password",
+    )
+    .await
+    .unwrap();
+
+    // Nothing is due yet.
+    let s = Session::open(&admin_api, &admin, t0).await.unwrap();
+    assert!(renew_certificates(&s).await.unwrap().is_empty());
+    let expires = s.myself().unwrap().certificate.expires_at;
+
+    // Without renewal, both would lapse at `expires`.
+    let lapsed = Session::open(&admin_api, &admin, expires + 24 * 3600)
+        .await
+        .unwrap();
+    assert!(lapsed.myself().is_err());
+    assert!(lapsed.member(therapist.account.id).is_err());
+
+    // Eleven months on: both staff certificates are due; a therapist cannot renew them.
+    let later = expires - RENEW_WITHIN_S + 24 * 3600;
+    let st = Session::open(&t_api, &therapist, later).await.unwrap();
+    assert!(renew_certificates(&st).await.unwrap().is_empty());
+    let s = Session::open(&admin_api, &admin, later).await.unwrap();
+    let renewed = renew_certificates(&s).await.unwrap();
+    assert_eq!(renewed.len(), 2);
+
+    // A day after the old expiry, both are still members, under serial 2 with the same keys.
+    let after = expires + 24 * 3600;
+    let s = Session::open(&admin_api, &admin, after).await.unwrap();
+    let me = s.myself().unwrap();
+    assert_eq!(me.certificate.serial, 2);
+    let them = s.member(therapist.account.id).unwrap();
+    assert_eq!(them.certificate.serial, 2);
+    assert_eq!(
+        them.verifying_key,
+        therapist.signing_key.verifying_key(),
+        "the same keys"
+    );
+    assert!(them.has_role(Role::Therapist));
+}

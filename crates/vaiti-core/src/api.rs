@@ -436,3 +436,16 @@ pub struct ChangePassword {
     /// The Account Key wrapped under the KEK from the new registration's export key.
     pub wrapped_account_key: Sealed,
 }
+
+/// `POST /api/v1/clinics/{clinic}/certificates` request: a renewed certificate for a member
+/// (staff: root-signed by an admin's client; a patient: signed by a clinician of their care team).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenewCertificate {
+    /// The certified user.
+    pub user: UserId,
+    /// The new certificate's serial: one more than the user's highest.
+    pub serial: u64,
+    /// The certificate.
+    pub certificate: NewCertificate,
+}

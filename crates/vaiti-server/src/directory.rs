@@ -7,8 +7,10 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use vaiti_core::api::{CreateBranch, Directory, MyWraps};
-use vaiti_core::{ChartId, ClinicId, KeyWrap, Recipient, Role, WrapScope};
+use vaiti_core::api::{CreateBranch, Directory, MyWraps, RenewCertificate};
+use vaiti_core::{
+    AccountKind, Certificate, ChartId, ClinicId, KeyWrap, Recipient, Role, WrapScope,
+};
 use vaiti_store::Write;
 
 use crate::auth::Caller;
@@ -177,5 +179,91 @@ pub(crate) async fn create_branch(
     }));
     state.store.apply(writes).await?;
     tracing::info!(clinic = %clinic, branch = %branch, admin = %caller.session.user, "branch created");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Renews a member's certificate (same keys, a later expiry): staff certificates by admins (their
+/// clients hold the root key), a patient's by a clinician of the care team of the patient's chart.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/certificates",
+    tag = "directory",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = RenewCertificate,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The certificate is stored."),
+        (status = 400, description = "`bad_request`: malformed certificate.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller may not certify this member.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such member.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the serial is not the next one; sync and retry.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn renew_certificate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<RenewCertificate>,
+) -> Result<StatusCode, ApiError> {
+    let clinic = caller.session.clinic;
+    let forbidden = || {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "you may not certify this member",
+        )
+    };
+    let member = state
+        .store
+        .account(clinic, req.user)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if member.status != vaiti_core::AccountStatus::Active {
+        return Err(ApiError::not_found());
+    }
+    match member.kind {
+        AccountKind::Staff => {
+            if !caller.account.roles.contains(&Role::Admin) {
+                return Err(forbidden());
+            }
+        }
+        AccountKind::Patient => {
+            // The patient's chart is the one whose latest state names them; the caller must be a
+            // clinician of its care team.
+            let mut allowed = false;
+            for chart in state.store.charts_wrapped_to(clinic, req.user).await? {
+                if let Some(latest) = crate::charts::latest_state(&state, clinic, chart).await?
+                    && latest.patient == Some(req.user)
+                    && latest.care_team.contains(&caller.session.user)
+                    && caller.account.roles.contains(&Role::Therapist)
+                {
+                    allowed = true;
+                }
+            }
+            if !allowed {
+                return Err(forbidden());
+            }
+        }
+    }
+    if req.certificate.signature.as_bytes().len() != 65
+        || req.certificate.body.as_bytes().is_empty()
+    {
+        return Err(ApiError::bad_request("the certificate is malformed"));
+    }
+    state
+        .store
+        .apply(vec![Write::PutCertificate(Certificate {
+            clinic,
+            user: req.user,
+            serial: req.serial,
+            body: req.certificate.body,
+            signature: req.certificate.signature,
+            issuer_key: req.certificate.issuer_key,
+            expires_at: req.certificate.expires_at,
+            revoked_at: None,
+        })])
+        .await?;
+    tracing::info!(clinic = %clinic, user = %req.user, serial = req.serial, by = %caller.session.user, "certificate renewed");
     Ok(StatusCode::NO_CONTENT)
 }

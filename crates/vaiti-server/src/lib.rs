@@ -61,6 +61,10 @@ pub fn router(state: AppState) -> Router {
         .route("/clinics/{clinic}/wraps", get(directory::my_wraps))
         .route("/clinics/{clinic}/branches", post(directory::create_branch))
         .route(
+            "/clinics/{clinic}/certificates",
+            post(directory::renew_certificate),
+        )
+        .route(
             "/clinics/{clinic}/invites",
             post(invites::create_invite).get(invites::list_invites),
         )

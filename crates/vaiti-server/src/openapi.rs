@@ -25,6 +25,7 @@ use crate::{charts, directory, invites};
         directory::directory,
         directory::my_wraps,
         directory::create_branch,
+        directory::renew_certificate,
         invites::create_invite,
         invites::list_invites,
         invites::lookup_invite,

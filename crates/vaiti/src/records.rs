@@ -67,8 +67,18 @@ async fn open<'a>(
     };
     let s = Session::open_with(api, me, now(), seen).await?;
     let joined = invite::complete_invites(&s).await?;
-    // A join just completed adds a certificate: reopen so it is part of this session's view.
-    let s = if joined.is_empty() {
+    // Certificates this user issues are renewed a month before they expire. A failure (another
+    // admin renewing at the same moment) is reported and retried on the next command.
+    let renewed = match vaiti_client::admin::renew_certificates(&s).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vaiti: warning: renewing certificates failed (retried next time): {e}");
+            Vec::new()
+        }
+    };
+    // A join just completed or a certificate renewed changes the directory: reopen so it is part
+    // of this session's view.
+    let s = if joined.is_empty() && renewed.is_empty() {
         s
     } else {
         let seen = s.seen()?;
