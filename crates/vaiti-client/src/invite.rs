@@ -32,6 +32,9 @@ use crate::session::Session;
 /// How long an invite stays usable unless the inviter says otherwise.
 pub const DEFAULT_INVITE_S: i64 = 72 * 60 * 60;
 
+/// The shortest validity accepted (short is safe; this only catches a unit mistake like `0h`).
+pub const MIN_INVITE_S: i64 = 5;
+
 /// The longest an invite may stay usable (the server refuses longer).
 pub const MAX_INVITE_S: i64 = 30 * 24 * 60 * 60;
 
@@ -107,9 +110,9 @@ async fn create_invite(
     chart: Option<ChartId>,
     valid_for: i64,
 ) -> Result<CreatedInvite, ClientError> {
-    if !(60..=MAX_INVITE_S).contains(&valid_for) {
+    if !(MIN_INVITE_S..=MAX_INVITE_S).contains(&valid_for) {
         return Err(ClientError::Usage(
-            "an invite is valid for at least a minute and at most 30 days".into(),
+            "an invite is valid for at least 5 seconds and at most 30 days".into(),
         ));
     }
     let secret = InviteSecret::generate()?;

@@ -476,12 +476,12 @@ pub(crate) fn unlock(
 /// `vaiti branch create NAME`.
 pub(crate) fn branch_create(common: &Common, args: BranchCreateArgs) -> anyhow::Result<()> {
     let (rt, api, unlocked) = unlock(common)?;
-    let branch = rt.block_on(vaiti_client::admin::create_branch(
-        &api,
-        &unlocked,
-        &args.name,
-        now(),
-    ))?;
+    let branch = rt.block_on(async {
+        // Sync first, like every command.
+        let (_session, joined) = crate::records::open(common, &api, &unlocked).await?;
+        crate::records::report_joins(common, &joined);
+        anyhow::Ok(vaiti_client::admin::create_branch(&api, &unlocked, &args.name, now()).await?)
+    })?;
     let id = hex::encode(branch.as_bytes());
     if common.json {
         println!(

@@ -20,7 +20,7 @@ use crate::client::{
 /// A verified session that, when the command ends, saves what this device has seen (sealed
 /// under the account's cache key, in the profile's `seen.vaiti`), so the next command refuses
 /// anything older.
-struct Opened<'a> {
+pub(crate) struct Opened<'a> {
     session: Session<'a>,
     path: PathBuf,
 }
@@ -49,7 +49,7 @@ impl Drop for Opened<'_> {
 }
 
 /// Opens the verified session (with what this device saw before) and completes pending joins.
-async fn open<'a>(
+pub(crate) async fn open<'a>(
     common: &Common,
     api: &'a vaiti_client::api::Api,
     me: &'a vaiti_client::account::Unlocked,
@@ -87,7 +87,7 @@ async fn open<'a>(
     Ok((Opened { session: s, path }, joined))
 }
 
-fn report_joins(common: &Common, joined: &[CompletedJoin]) {
+pub(crate) fn report_joins(common: &Common, joined: &[CompletedJoin]) {
     if !common.json {
         for j in joined {
             eprintln!("Completed the join of {} (invite {}).", j.login, j.invite);

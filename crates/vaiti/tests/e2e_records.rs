@@ -110,6 +110,23 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
             .all(|i| i["state"] == "completed")
     );
 
+    // An expired invite is refused, and nothing is created.
+    let short = admin.ok(&[
+        "staff",
+        "invite",
+        "--email",
+        "late@terapia.example",
+        "--role",
+        "therapist",
+        "--valid-for",
+        "5s",
+    ]);
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let late = User::new(dir, "late");
+    let err = failure(&late.signup(&url, short["code"].as_str().unwrap(), None));
+    assert!(err.contains("expired"), "{err}");
+    assert!(!late.profile.join("profile.json").exists());
+
     // Front desk adds a patient with t1 and t2 as the care team.
     let fd = &users["fd"];
     let added = fd.ok(&[
