@@ -125,7 +125,7 @@ fn verify_chain(
     let mut states: Vec<ChartStateV1> = Vec::new();
     let mut hashes = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        let author = s.member(e.author)?;
+        let author = s.author(e.author)?;
         let signature = Signature::from_bytes(e.signature.as_bytes())?;
         author
             .verifying_key
@@ -183,12 +183,13 @@ fn verify_chain(
                 }
             }
         }
+        if st.created_at > author.valid_until {
+            return Err(bad(
+                "a chart-state entry claims a time after its author's certificate ended",
+            ));
+        }
         for m in &st.care_team {
-            if !s
-                .members
-                .get(m)
-                .is_some_and(|x| x.has_role(Role::Therapist))
-            {
+            if !s.known.get(m).is_some_and(|x| x.has_role(Role::Therapist)) {
                 return Err(bad(
                     "the care team names someone who is not a certified clinician",
                 ));
@@ -273,7 +274,12 @@ fn open_version<K: RecordKey>(
     if rv.chart != chart || rv.kind != kind.to_byte() {
         return Err(bad("a record was moved from another chart or changed kind"));
     }
-    let author = s.member(rv.author)?.clone();
+    let author = s.author(rv.author)?.clone();
+    if rv.created_at > author.valid_until {
+        return Err(bad(
+            "a record claims a time after its author's certificate ended",
+        ));
+    }
     if core_key(author.verifying_key.key_id()) != rv.author_key {
         return Err(bad(
             "a record names a signing key its author is not certified with",
@@ -443,12 +449,15 @@ fn wrap_case_keys(
             tier: tier.to_byte(),
             epoch: state.epoch,
         };
-        for m in &state.care_team {
+        // Only to current members: a care-team member whose certificate ended (left the clinic,
+        // not yet removed from the team) gets no new keys.
+        for m in state.care_team.iter().filter(|m| s.members.contains_key(m)) {
             wraps.push(s.wrap_to_member(key, scope, *m)?);
         }
         wraps.push(s.wrap_to_escrow(key, scope)?);
         if tier == Tier::Shared
             && let Some(p) = state.patient
+            && s.members.contains_key(&p)
         {
             wraps.push(s.wrap_to_member(key, scope, p)?);
         }
@@ -912,7 +921,7 @@ pub async fn care_team_remove(
 ) -> Result<(), ClientError> {
     let loaded = load(s, chart).await?;
     require_care_team(s, &loaded)?;
-    let user = s.staff_by_email(email)?.certificate.user;
+    let user = s.known_staff_by_email(email)?.certificate.user;
     if !loaded.latest().care_team.contains(&user) {
         return Err(ClientError::Usage(format!(
             "{email} is not in the care team"

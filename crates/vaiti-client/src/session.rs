@@ -29,6 +29,9 @@ pub struct Member {
     pub encryption_key: EncryptionPublicKey,
     /// The member's Ed25519 public key.
     pub verifying_key: VerifyingKey,
+    /// The end of the certificate's life: its expiry, or its revocation if earlier. A former
+    /// member's signatures count only on what they signed before this time.
+    pub valid_until: i64,
 }
 
 impl Member {
@@ -40,6 +43,7 @@ impl Member {
                 .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
         )?;
         Ok(Self {
+            valid_until: certificate.expires_at,
             certificate,
             encryption_key,
             verifying_key,
@@ -88,8 +92,11 @@ pub struct Session<'a> {
     pub manifest: ManifestV1,
     /// The clinic root key (verifying half).
     pub root: VerifyingKey,
-    /// Current members by user id.
+    /// Current members by user id: whom one may wrap keys to.
     pub members: HashMap<vaiti_core::UserId, Member>,
+    /// Everyone with a verified certificate, current or former (revoked, expired), by user id:
+    /// whose signatures on older records and wraps can still be checked.
+    pub known: HashMap<vaiti_core::UserId, Member>,
     /// The time the session was opened (seconds since the Unix epoch).
     pub now: i64,
     /// What this device has seen (checked and updated by every read).
@@ -133,23 +140,18 @@ impl<'a> Session<'a> {
         }
         seen.manifest(manifest.manifest_version)?;
         let clinic = me.account.clinic;
-        // Staff certificates first (root-signed), then patients' (signed by a certified
-        // clinician). The newest live serial of each user counts.
-        let mut staff: HashMap<vaiti_core::UserId, Member> = HashMap::new();
+        // Staff certificates first (root-signed), then patients' (signed by a clinician with a
+        // verified certificate). Every certificate is verified, revoked or expired ones too: a
+        // forged one is an error, never skipped. The newest serial of each user counts.
+        let mut known: HashMap<vaiti_core::UserId, Member> = HashMap::new();
         let mut pending_patients = Vec::new();
         let mut sorted = dir.certificates.clone();
         sorted.sort_by_key(|c| (*c.user.as_bytes(), c.serial));
         for c in &sorted {
-            if c.revoked_at.is_some() {
-                staff.remove(&c.user);
-                continue;
-            }
             if c.issuer_key != core_key(root.key_id()) {
                 pending_patients.push(c);
                 continue;
             }
-            // Signature first (any time), then expiry: an expired certificate is no longer a
-            // member's, but a forged one is an error.
             let cert = CertificateV1::verify(
                 c.body.as_bytes(),
                 c.signature.as_bytes(),
@@ -158,20 +160,19 @@ impl<'a> Session<'a> {
                 i64::MIN,
             )?;
             check_stored_matches(c, &cert)?;
-            if now >= cert.expires_at {
-                staff.remove(&c.user);
-                continue;
-            }
             if cert.kind != CertificateKind::Staff {
                 return Err(ClientError::Protocol(
                     "the root signed a certificate that is not staff".into(),
                 ));
             }
-            staff.insert(c.user, Member::parse(cert)?);
+            let mut member = Member::parse(cert)?;
+            if let Some(at) = c.revoked_at {
+                member.valid_until = member.valid_until.min(at);
+            }
+            known.insert(c.user, member);
         }
-        let mut members = staff.clone();
         for c in pending_patients {
-            let issuer = staff
+            let issuer = known
                 .values()
                 .find(|m| core_key(m.verifying_key.key_id()) == c.issuer_key)
                 .filter(|m| m.has_role(Role::Therapist))
@@ -189,25 +190,34 @@ impl<'a> Session<'a> {
                 i64::MIN,
             )?;
             check_stored_matches(c, &cert)?;
-            if now >= cert.expires_at {
-                continue;
-            }
             if cert.kind != CertificateKind::Patient
                 || cert.chart.is_none()
                 || !cert.roles.is_empty()
+                || cert.issued_at > issuer.valid_until
             {
                 return Err(ClientError::Protocol(
-                    "a clinician signed a certificate that is not a patient's".into(),
+                    "a clinician signed a certificate that is not a patient's, or after their own certificate ended"
+                        .into(),
                 ));
             }
-            members.insert(c.user, Member::parse(cert)?);
+            let mut member = Member::parse(cert)?;
+            if let Some(at) = c.revoked_at {
+                member.valid_until = member.valid_until.min(at);
+            }
+            known.insert(c.user, member);
         }
+        let members = known
+            .iter()
+            .filter(|(_, m)| now < m.valid_until)
+            .map(|(u, m)| (*u, m.clone()))
+            .collect();
         let session = Session {
             api,
             me,
             manifest,
             root,
             members,
+            known,
             now,
             seen: std::sync::Mutex::new(seen),
         };
@@ -266,6 +276,16 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// A current or former member, for checking what they signed (records, states, wraps);
+    /// callers check `valid_until` against the signed time where there is one.
+    pub fn author(&self, user: vaiti_core::UserId) -> Result<&Member, ClientError> {
+        self.known.get(&user).ok_or_else(|| {
+            ClientError::Protocol(format!(
+                "user {user} has no certificate in the key directory"
+            ))
+        })
+    }
+
     /// A member of staff by their email.
     pub fn staff_by_email(&self, email: &str) -> Result<&Member, ClientError> {
         self.members
@@ -277,6 +297,22 @@ impl<'a> Session<'a> {
             .ok_or_else(|| {
                 ClientError::Usage(format!(
                     "no current member of staff has the email {:?}",
+                    email.trim()
+                ))
+            })
+    }
+
+    /// A current or former member of staff by their email (to remove someone who has left).
+    pub fn known_staff_by_email(&self, email: &str) -> Result<&Member, ClientError> {
+        self.known
+            .values()
+            .find(|m| {
+                m.certificate.kind == CertificateKind::Staff
+                    && m.certificate.login.eq_ignore_ascii_case(email.trim())
+            })
+            .ok_or_else(|| {
+                ClientError::Usage(format!(
+                    "no member of staff, current or former, has the email {:?}",
                     email.trim()
                 ))
             })
@@ -306,7 +342,9 @@ impl<'a> Session<'a> {
                 "a wrap is addressed to someone else".into(),
             ));
         }
-        let wrapper = self.member(wrap.wrapped_by)?;
+        // A former member's wraps stay valid: a clinician who leaves must not take their
+        // colleagues' keys with them. What a wrapper may hand out is checked by the caller.
+        let wrapper = self.author(wrap.wrapped_by)?;
         let public = PublicWrap {
             bytes: wrap.wrap.0.clone(),
             signature: Signature::from_bytes(wrap.signature.as_bytes())?,

@@ -312,6 +312,42 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     let patient_invite = s(&list[0]["invite"]);
     t1.ok(&["invite", "revoke", &patient_invite, "--account"]);
     failure(&patient.run(&["note", "list", &chart], ""));
+
+    // t1 leaves the clinic: the admin revokes the account. Everything t1 wrote and every key t1
+    // handed out stays readable to the care team; t3 removes t1 and carries on.
+    let staff_invites = admin.ok(&["invite", "list"]);
+    let t1_invite = staff_invites
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["email"] == "t1@terapia.example")
+        .unwrap();
+    admin.ok(&["invite", "revoke", &s(&t1_invite["invite"]), "--account"]);
+    failure(&t1.run(&["note", "list", &chart], ""));
+    assert_eq!(
+        t3.ok(&["note", "show", &team_note])["text"],
+        "Process note: transference themes (corrected).\n"
+    );
+    assert_eq!(
+        t3.ok(&["note", "list", &chart]).as_array().unwrap().len(),
+        4
+    );
+    t3.ok(&[
+        "care-team",
+        "remove",
+        &chart,
+        "--member",
+        "t1@terapia.example",
+    ]);
+    let by_t3 = s(&json(&t3.run(
+        &["note", "add", &chart, "--title", "Istunto 3"],
+        "t3 writes.\n",
+    ))["note"]);
+    assert_eq!(t3.ok(&["note", "show", &by_t3])["text"], "t3 writes.\n");
+    assert_eq!(
+        t3.ok(&["patient", "show", &chart])["care_team"],
+        serde_json::json!(["t3@terapia.example"])
+    );
     server.stop();
 }
 
