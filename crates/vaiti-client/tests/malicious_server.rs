@@ -1,10 +1,13 @@
-//! A malicious server, played by the test: the real server runs in-process over SQLite, and between
-//! client operations the test rewrites the store's rows (or answers a request itself) the way a
-//! server takeover or a malicious operator could (threat model T2). Each test first shows the
-//! honest path working, then tampers, then checks that the client refuses with a clear error —
-//! never a silently wrong answer.
+//! A malicious server, played by the test: the real server runs in-process, and between client
+//! operations the test rewrites the store's rows (or answers a request itself) the way a server
+//! takeover or a malicious operator could (threat model T2). Each test first shows the honest path
+//! working, then tampers, then checks that the client refuses with a clear error — never a silently
+//! wrong answer.
 //!
-//! Every test builds its own clinic in its own temporary store: an admin, a branch, three
+//! Every attack runs on both stores, as `sqlite::<attack>` and `postgres::<attack>`: SQLite in a
+//! temporary directory, PostgreSQL in a fresh schema of the database at `VAITI_TEST_DATABASE_URL`
+//! (default: a local server, trust auth). Without PostgreSQL the `postgres::` tests fail; they
+//! never skip. Every test builds its own clinic in its own store: an admin, a branch, three
 //! therapists (t1 and t2 on the care team of two charts, t3 outside it), front desk, and a note
 //! in each chart.
 //!
@@ -16,11 +19,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use sha2::Digest as _;
-use sqlx::SqlitePool;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use vaiti_client::ClientError;
 use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
 use vaiti_client::api::Api;
@@ -38,6 +43,7 @@ use vaiti_crypto::{
     CaseKey, ClinicId, DecryptionKey, DirectoryKey, Epoch, RootKey, SecretKey, Signature,
     SignatureDomain, SigningKey, Tier, signed_structure_hash,
 };
+use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
 
 const TOKEN: &str = "operator-token-operator-token-operator-token";
 const PASSWORD: &str = "Kesäkuun kolmas päivä";
@@ -57,9 +63,230 @@ fn now() -> i64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The harness: a real server over SQLite, the store's file open for tampering, and a hook that
-// lets a test answer `login/start` itself.
+// The harness: a real server over SQLite or PostgreSQL, the store's tables open for tampering,
+// and a hook that lets a test answer `login/start` itself.
 // ---------------------------------------------------------------------------------------------
+
+/// Defines, for each attack `async fn name(c: Clinic)`, the tests `sqlite::name` and
+/// `postgres::name`, each on a fresh clinic in a fresh store of that backend. An attack left out
+/// of the list is dead code, which the lints refuse.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run(super::Backend::Sqlite, super::$case).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::run(super::Backend::Postgres, super::$case).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_note_moved_to_another_chart_does_not_open,
+    a_note_ciphertext_copied_from_another_chart_does_not_open,
+    an_older_version_replayed_as_the_newest_is_refused,
+    withholding_the_newest_version_is_not_detected_without_a_local_cache,
+    a_device_that_remembers_refuses_a_withheld_version_or_state,
+    the_server_cannot_list_another_key_under_the_users_own_account,
+    a_certificate_with_a_substituted_key_is_refused,
+    a_root_signed_substitute_key_under_ones_own_name_is_noticed,
+    a_manifest_with_a_substituted_escrow_key_is_refused,
+    an_older_manifest_is_refused_after_a_newer_one_was_seen,
+    a_directory_key_wrapped_by_an_uncertified_key_is_refused,
+    a_directory_key_from_a_certified_insider_must_be_the_manifests,
+    a_case_key_from_outside_the_care_team_is_refused,
+    a_removed_clinician_cannot_hand_out_the_next_epochs_key,
+    one_users_certificate_presented_as_anothers_is_refused,
+    a_care_team_member_added_by_editing_the_state_is_refused,
+    a_chart_state_with_a_changed_hash_is_refused,
+    a_care_team_change_signed_by_an_outsider_is_refused,
+    a_hidden_removal_is_caught_by_the_notes_written_after_it,
+    a_login_answer_under_another_opaque_suite_fails,
+    a_forged_note_signature_is_refused,
+    a_forged_wrap_signature_is_refused,
+    a_note_naming_another_users_key_is_refused,
+);
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one attack on a fresh clinic in a fresh store of `backend`, then removes the store (its
+/// directory or schema) — also when the attack panicked, whose panic then fails the test.
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Clinic) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let server = server(backend).await;
+    let store = server.store.clone();
+    let db = server.db.clone();
+    let outcome = tokio::spawn(async move { case(clinic(server).await).await }).await;
+    db.close().await;
+    store.remove().await;
+    match outcome {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("the test's task failed: {e}"),
+    }
+}
+
+/// The store under the server, kept to remove it afterwards.
+#[derive(Clone)]
+enum Store {
+    Sqlite(Arc<vaiti_store::SqliteStore>, PathBuf),
+    Postgres(Arc<vaiti_store::PostgresStore>),
+}
+
+impl Store {
+    /// Closes the store and removes its directory or schema. Failures are printed, not raised:
+    /// this also runs after a failed test, whose message must stay the failure.
+    async fn remove(self) {
+        match self {
+            Store::Sqlite(store, dir) => {
+                store.close().await;
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    eprintln!("warning: could not remove {}: {e}", dir.display());
+                }
+            }
+            Store::Postgres(store) => {
+                if let Err(e) = store.drop_schema().await {
+                    eprintln!("warning: could not drop the test schema: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// A second connection to the store's database: the attacker's hands on the data. Statements
+/// number their placeholders `$1, $2, …` in order of appearance, which both databases accept
+/// (the store runs its own statements the same way).
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A value bound to a tampering statement: ids, hashes and ciphertext, or an integer (every
+/// integer column is a BIGINT on PostgreSQL, so always an `i64`).
+enum Arg {
+    Bytes(Vec<u8>),
+    Int(i64),
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(bytes: Vec<u8>) -> Arg {
+        Arg::Bytes(bytes)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(int: i64) -> Arg {
+        Arg::Int(int)
+    }
+}
+
+/// One tampering statement and its arguments, run like an `sqlx` query on either database.
+#[must_use]
+struct Statement<'a> {
+    db: &'a Db,
+    sql: &'static str,
+    args: Vec<Arg>,
+}
+
+/// `$query` with `$args` bound in order.
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
+            query = match arg {
+                Arg::Bytes(bytes) => query.bind(bytes),
+                Arg::Int(int) => query.bind(int),
+            };
+        }
+        query
+    }};
+}
+
+impl Db {
+    fn query(&self, sql: &'static str) -> Statement<'_> {
+        Statement {
+            db: self,
+            sql,
+            args: Vec::new(),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Statement<'_> {
+    fn bind(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Runs the statement; returns how many rows it changed.
+    async fn execute(self) -> u64 {
+        let done = match self.db {
+            Db::Sqlite(pool) => bind_all!(sqlx::query(self.sql), self.args)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Db::Postgres(pool) => bind_all!(sqlx::query(self.sql), self.args)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        };
+        done.unwrap_or_else(|e| panic!("tampering failed: {e}\n{}", self.sql))
+    }
+
+    /// The one row the statement selects.
+    async fn fetch_one<T>(self) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let row = match self.db {
+            Db::Sqlite(pool) => {
+                bind_all!(sqlx::query_as(self.sql), self.args)
+                    .fetch_one(pool)
+                    .await
+            }
+            Db::Postgres(pool) => {
+                bind_all!(sqlx::query_as(self.sql), self.args)
+                    .fetch_one(pool)
+                    .await
+            }
+        };
+        row.unwrap_or_else(|e| panic!("reading the store failed: {e}\n{}", self.sql))
+    }
+
+    /// The one value the statement selects.
+    async fn fetch_scalar<T>(self) -> T
+    where
+        (T,):
+            for<'r> sqlx::FromRow<'r, SqliteRow> + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+    {
+        self.fetch_one::<(T,)>().await.0
+    }
+}
 
 /// The malicious server's own answer to `POST /clinics/{c}/login/start`.
 type LoginStartAnswer = Arc<dyn Fn(&LoginStart) -> LoginChallenge + Send + Sync>;
@@ -90,32 +317,74 @@ async fn intercept(
 
 struct Server {
     url: String,
-    dir: PathBuf,
-    /// A second connection to the store's SQLite file: the attacker's hands on the data.
-    db: SqlitePool,
+    store: Store,
+    /// The attacker's hands on the data.
+    db: Db,
     login_start: Interceptor,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+/// 16 random bytes as lowercase hex, for unique directory and schema names.
+fn random_name() -> String {
+    let mut r = [0u8; 16];
+    getrandom::fill(&mut r).unwrap();
+    hex::encode(r)
+}
+
+/// A fresh store of `backend`, and a second connection to its tables.
+///
+/// # Panics
+/// If PostgreSQL cannot be reached: a missing database fails the tests, it never skips them.
+async fn store(backend: Backend) -> (Arc<dyn vaiti_store::Store>, Store, Db) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("vaiti-malicious-{}", random_name()));
+            let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
+            let db = SqlitePool::connect_with(
+                sqlx::sqlite::SqliteConnectOptions::new()
+                    .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
+                    .busy_timeout(std::time::Duration::from_secs(10)),
+            )
+            .await
+            .unwrap();
+            (store.clone(), Store::Sqlite(store, dir), Db::Sqlite(db))
+        }
+        Backend::Postgres => {
+            let url = test_database_url();
+            let schema = format!("vaiti_mal_{}", random_name());
+            let store = match vaiti_store::PostgresStore::connect_in_schema(&url, &schema).await {
+                Ok(store) => Arc::new(store),
+                Err(e) => panic!(
+                    "the PostgreSQL tests need a database at {} and could not use it: {e}. Start \
+                     PostgreSQL or set {TEST_DATABASE_URL_VAR}; these tests fail rather than skip.",
+                    redact_password(&url)
+                ),
+            };
+            // The tables are in `schema` only: every connection looks there first.
+            let search_path: Arc<str> = Arc::from(schema.as_str());
+            let db = PgPoolOptions::new()
+                .max_connections(2)
+                .after_connect(move |conn, _meta| {
+                    let search_path = Arc::clone(&search_path);
+                    Box::pin(async move {
+                        sqlx::query("SELECT set_config('search_path', $1, false)")
+                            .bind(&*search_path)
+                            .execute(&mut *conn)
+                            .await
+                            .map(|_| ())
+                    })
+                })
+                .connect(&url)
+                .await
+                .unwrap();
+            (store.clone(), Store::Postgres(store), Db::Postgres(db))
+        }
     }
 }
 
-async fn server() -> Server {
-    let mut r = [0u8; 8];
-    getrandom::fill(&mut r).unwrap();
-    let dir = std::env::temp_dir().join(format!("vaiti-malicious-{}", u64::from_le_bytes(r)));
-    let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-    let db = SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
-            .busy_timeout(std::time::Duration::from_secs(10)),
-    )
-    .await
-    .unwrap();
+async fn server(backend: Backend) -> Server {
+    let (shared, store, db) = store(backend).await;
     let state = vaiti_server::AppState::new(
-        store,
+        shared,
         Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
         vaiti_server::system_clock(),
     )
@@ -131,7 +400,7 @@ async fn server() -> Server {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server {
         url,
-        dir,
+        store,
         db,
         login_start,
     }
@@ -199,8 +468,8 @@ struct Clinic {
     note_b: ObjectId,
 }
 
-async fn clinic() -> Clinic {
-    let server = server().await;
+/// Sets up the clinic on `server`.
+async fn clinic(server: Server) -> Clinic {
     let url = server.url.clone();
     let created = create_clinic(
         &Api::new(&url).unwrap(),
@@ -318,7 +587,7 @@ async fn clinic() -> Clinic {
 }
 
 impl Clinic {
-    fn db(&self) -> &SqlitePool {
+    fn db(&self) -> &Db {
         &self.server.db
     }
 
@@ -334,37 +603,37 @@ impl Clinic {
 
     /// The stored hash of a chart's state entry `seq`.
     async fn state_hash(&self, chart: ChartId, seq: i64) -> Vec<u8> {
-        sqlx::query_scalar("SELECT hash FROM chart_states WHERE chart_id = ? AND seq = ?")
+        self.db()
+            .query("SELECT hash FROM chart_states WHERE chart_id = $1 AND seq = $2")
             .bind(chart.as_bytes().to_vec())
             .bind(seq)
-            .fetch_one(self.db())
+            .fetch_scalar()
             .await
-            .unwrap()
     }
 
     /// The stored body of a chart's state entry `seq`, parsed.
     async fn state(&self, chart: ChartId, seq: i64) -> ChartStateV1 {
-        let body: Vec<u8> =
-            sqlx::query_scalar("SELECT body FROM chart_states WHERE chart_id = ? AND seq = ?")
-                .bind(chart.as_bytes().to_vec())
-                .bind(seq)
-                .fetch_one(self.db())
-                .await
-                .unwrap();
+        let body: Vec<u8> = self
+            .db()
+            .query("SELECT body FROM chart_states WHERE chart_id = $1 AND seq = $2")
+            .bind(chart.as_bytes().to_vec())
+            .bind(seq)
+            .fetch_scalar()
+            .await;
         serde_json::from_slice(&body).unwrap()
     }
 
     /// A record version's sealed columns: (wrapped_key, envelope, signature).
     async fn sealed_columns(&self, object: ObjectId, version: i64) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-        sqlx::query_as(
-            "SELECT wrapped_key, envelope, signature FROM record_versions
-             WHERE object_id = ? AND version = ?",
-        )
-        .bind(object.as_bytes().to_vec())
-        .bind(version)
-        .fetch_one(self.db())
-        .await
-        .unwrap()
+        self.db()
+            .query(
+                "SELECT wrapped_key, envelope, signature FROM record_versions
+                 WHERE object_id = $1 AND version = $2",
+            )
+            .bind(object.as_bytes().to_vec())
+            .bind(version)
+            .fetch_one()
+            .await
     }
 
     /// Overwrites a record version's sealed columns.
@@ -374,19 +643,20 @@ impl Clinic {
         version: i64,
         (wrapped_key, envelope, signature): (Vec<u8>, Vec<u8>, Vec<u8>),
     ) {
-        let done = sqlx::query(
-            "UPDATE record_versions SET wrapped_key = ?, envelope = ?, signature = ?
-             WHERE object_id = ? AND version = ?",
-        )
-        .bind(wrapped_key)
-        .bind(envelope)
-        .bind(signature)
-        .bind(object.as_bytes().to_vec())
-        .bind(version)
-        .execute(self.db())
-        .await
-        .unwrap();
-        assert_eq!(done.rows_affected(), 1);
+        let done = self
+            .db()
+            .query(
+                "UPDATE record_versions SET wrapped_key = $1, envelope = $2, signature = $3
+                 WHERE object_id = $4 AND version = $5",
+            )
+            .bind(wrapped_key)
+            .bind(envelope)
+            .bind(signature)
+            .bind(object.as_bytes().to_vec())
+            .bind(version)
+            .execute()
+            .await;
+        assert_eq!(done, 1);
     }
 
     /// Replaces the case-key wrap of (chart, team tier, epoch) addressed to `recipient` with
@@ -399,21 +669,23 @@ impl Clinic {
         wrapper: &User,
         wrap: PublicWrap,
     ) {
-        let done = sqlx::query(
-            "UPDATE key_wraps SET wrap = ?, signature = ?, wrapped_by = ?
-             WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = ? AND recipient_user = ?",
-        )
-        .bind(wrap.bytes)
-        .bind(wrap.signature.to_bytes().to_vec())
-        .bind(wrapper.id().as_bytes().to_vec())
-        .bind(chart.as_bytes().to_vec())
-        .bind(TEAM)
-        .bind(i64::from(epoch))
-        .bind(recipient.id().as_bytes().to_vec())
-        .execute(self.db())
-        .await
-        .unwrap();
-        assert_eq!(done.rows_affected(), 1);
+        let done = self
+            .db()
+            .query(
+                "UPDATE key_wraps SET wrap = $1, signature = $2, wrapped_by = $3
+                 WHERE scope = 'case' AND chart_id = $4 AND tier = $5 AND epoch = $6
+                     AND recipient_user = $7",
+            )
+            .bind(wrap.bytes)
+            .bind(wrap.signature.to_bytes().to_vec())
+            .bind(wrapper.id().as_bytes().to_vec())
+            .bind(chart.as_bytes().to_vec())
+            .bind(TEAM)
+            .bind(i64::from(epoch))
+            .bind(recipient.id().as_bytes().to_vec())
+            .execute()
+            .await;
+        assert_eq!(done, 1);
     }
 }
 
@@ -453,24 +725,22 @@ fn assert_crypto<T: Debug>(result: Result<T, ClientError>, expected: vaiti_crypt
 /// The server files chart A's note under chart B, fixing up everything in the row it can: the
 /// chart id and the chart-state hash (now B's, so the state checks pass). The note's chart is
 /// bound into its sealed and signed context, so it does not open as B's.
-#[tokio::test]
-async fn a_note_moved_to_another_chart_does_not_open() {
-    let c = clinic().await;
+async fn a_note_moved_to_another_chart_does_not_open(c: Clinic) {
     assert_eq!(
         c.note_texts(&c.t1, c.chart_b).await.unwrap(),
         ["Matti: työuupumus."]
     );
 
     let b_state = c.state_hash(c.chart_b, 1).await;
-    sqlx::query(
-        "UPDATE record_versions SET chart_id = ?, chart_state_hash = ? WHERE object_id = ?",
-    )
-    .bind(c.chart_b.as_bytes().to_vec())
-    .bind(b_state)
-    .bind(c.note_a.as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
+    c.db()
+        .query(
+            "UPDATE record_versions SET chart_id = $1, chart_state_hash = $2 WHERE object_id = $3",
+        )
+        .bind(c.chart_b.as_bytes().to_vec())
+        .bind(b_state)
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute()
+        .await;
 
     // B's case key cannot unwrap the content key that A's case key wrapped.
     assert_crypto(
@@ -485,9 +755,7 @@ async fn a_note_moved_to_another_chart_does_not_open() {
 
 /// The server keeps chart B's row (object, chart, state, epoch) but copies chart A's note's
 /// ciphertext, wrapped key and signature into it: Matti's chart would show Maija's note.
-#[tokio::test]
-async fn a_note_ciphertext_copied_from_another_chart_does_not_open() {
-    let c = clinic().await;
+async fn a_note_ciphertext_copied_from_another_chart_does_not_open(c: Clinic) {
     assert_eq!(
         c.note_texts(&c.t1, c.chart_b).await.unwrap(),
         ["Matti: työuupumus."]
@@ -508,9 +776,7 @@ async fn a_note_ciphertext_copied_from_another_chart_does_not_open() {
 
 /// The server serves version 1's sealed content again as version 2 (the amendment "reverts"), and
 /// then a version 2 that does not name version 1 as its predecessor.
-#[tokio::test]
-async fn an_older_version_replayed_as_the_newest_is_refused() {
-    let c = clinic().await;
+async fn an_older_version_replayed_as_the_newest_is_refused(c: Clinic) {
     {
         let s = c.t1.session().await.unwrap();
         amend_note(
@@ -541,14 +807,15 @@ async fn an_older_version_replayed_as_the_newest_is_refused() {
     // anything is opened.
     c.set_sealed_columns(c.note_a, 2, v2).await;
     assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
-    sqlx::query(
-        "UPDATE record_versions SET prev_version_hash = ? WHERE object_id = ? AND version = 2",
-    )
-    .bind(vec![7u8; 32])
-    .bind(c.note_a.as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
+    c.db()
+        .query(
+            "UPDATE record_versions SET prev_version_hash = $1
+             WHERE object_id = $2 AND version = 2",
+        )
+        .bind(vec![7u8; 32])
+        .bind(c.note_a.as_bytes().to_vec())
+        .execute()
+        .await;
     assert_protocol(
         c.note_texts(&c.t2, c.chart_a).await,
         "versions do not chain",
@@ -562,9 +829,7 @@ async fn an_older_version_replayed_as_the_newest_is_refused() {
 /// `RolledBack`); persisting "newest seen" (threat model T2, planned) turns this into an error,
 /// and the access log (issue 4) catches withholding for a device that has never seen version 2.
 /// When that lands, this test must change to expect the error.
-#[tokio::test]
-async fn withholding_the_newest_version_is_not_detected_without_a_local_cache() {
-    let c = clinic().await;
+async fn withholding_the_newest_version_is_not_detected_without_a_local_cache(c: Clinic) {
     {
         let s = c.t1.session().await.unwrap();
         amend_note(&s, c.note_a, "Maija: korjattu teksti.", "korjaus")
@@ -575,11 +840,11 @@ async fn withholding_the_newest_version_is_not_detected_without_a_local_cache() 
         c.note_texts(&c.t1, c.chart_a).await.unwrap(),
         ["Maija: korjattu teksti."]
     );
-    sqlx::query("DELETE FROM record_versions WHERE object_id = ? AND version = 2")
+    c.db()
+        .query("DELETE FROM record_versions WHERE object_id = $1 AND version = 2")
         .bind(c.note_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
     assert_eq!(
         c.note_texts(&c.t1, c.chart_a).await.unwrap(),
         ["Maija: uni parantunut."],
@@ -590,9 +855,7 @@ async fn withholding_the_newest_version_is_not_detected_without_a_local_cache() 
 /// The same withholding, on a device that remembers what it has seen (the CLI keeps this
 /// memory sealed in its profile): the older version is refused. So is a chart-state history cut
 /// back after the device saw a removal, even before any note names the removed state.
-#[tokio::test]
-async fn a_device_that_remembers_refuses_a_withheld_version_or_state() {
-    let c = clinic().await;
+async fn a_device_that_remembers_refuses_a_withheld_version_or_state(c: Clinic) {
     let seen = {
         let s = c.t1.session().await.unwrap();
         amend_note(&s, c.note_a, "Maija: korjattu teksti.", "korjaus")
@@ -604,11 +867,11 @@ async fn a_device_that_remembers_refuses_a_withheld_version_or_state() {
         assert_eq!(list_notes(&s, c.chart_a).await.unwrap().len(), 1);
         s.seen().unwrap()
     };
-    sqlx::query("DELETE FROM record_versions WHERE object_id = ? AND version = 2")
+    c.db()
+        .query("DELETE FROM record_versions WHERE object_id = $1 AND version = 2")
         .bind(c.note_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
     let s = Session::open_with(&c.t1.api, &c.t1.me, now(), seen.clone())
         .await
         .unwrap();
@@ -619,16 +882,16 @@ async fn a_device_that_remembers_refuses_a_withheld_version_or_state() {
     );
 
     // The removal's state entry (and its new keys) withheld: the chain is shorter than seen.
-    sqlx::query("DELETE FROM key_wraps WHERE chart_id = ? AND epoch = 2")
+    c.db()
+        .query("DELETE FROM key_wraps WHERE chart_id = $1 AND epoch = 2")
         .bind(c.chart_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM chart_states WHERE chart_id = ? AND seq = 2")
+        .execute()
+        .await;
+    c.db()
+        .query("DELETE FROM chart_states WHERE chart_id = $1 AND seq = 2")
         .bind(c.chart_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
     let s = Session::open_with(&c.t1.api, &c.t1.me, now(), seen)
         .await
         .unwrap();
@@ -650,21 +913,19 @@ async fn a_device_that_remembers_refuses_a_withheld_version_or_state() {
 /// The server lists t2's encryption public key under t1's account, so that anyone wrapping to
 /// "t1" would wrap to t2. t1's own login notices: the listed key is not the half of the key t1
 /// just unwrapped.
-#[tokio::test]
-async fn the_server_cannot_list_another_key_under_the_users_own_account() {
-    let c = clinic().await;
+async fn the_server_cannot_list_another_key_under_the_users_own_account(c: Clinic) {
     assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
 
-    sqlx::query(
-        "UPDATE account_keys SET encryption_public_key =
-           (SELECT encryption_public_key FROM account_keys WHERE user_id = ?)
-         WHERE user_id = ?",
-    )
-    .bind(c.t2.id().as_bytes().to_vec())
-    .bind(c.t1.id().as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
+    c.db()
+        .query(
+            "UPDATE account_keys SET encryption_public_key =
+               (SELECT encryption_public_key FROM account_keys WHERE user_id = $1)
+             WHERE user_id = $2",
+        )
+        .bind(c.t2.id().as_bytes().to_vec())
+        .bind(c.t1.id().as_bytes().to_vec())
+        .execute()
+        .await;
 
     assert_protocol(
         c.t1.log_in_again(&c.server.url).await,
@@ -674,9 +935,7 @@ async fn the_server_cannot_list_another_key_under_the_users_own_account() {
 
 /// The server puts its own encryption key into t2's certificate, so that t1's client would wrap
 /// case keys to the server. The certificate is root-signed over its exact bytes.
-#[tokio::test]
-async fn a_certificate_with_a_substituted_key_is_refused() {
-    let c = clinic().await;
+async fn a_certificate_with_a_substituted_key_is_refused(c: Clinic) {
     {
         let s = c.t1.session().await.unwrap();
         let t2 = s.member(c.t2.id()).unwrap();
@@ -687,20 +946,21 @@ async fn a_certificate_with_a_substituted_key_is_refused() {
     }
 
     let attacker = DecryptionKey::generate().unwrap();
-    let body: Vec<u8> = sqlx::query_scalar("SELECT body FROM certificates WHERE user_id = ?")
+    let body: Vec<u8> = c
+        .db()
+        .query("SELECT body FROM certificates WHERE user_id = $1")
         .bind(c.t2.id().as_bytes().to_vec())
-        .fetch_one(c.db())
-        .await
-        .unwrap();
+        .fetch_scalar()
+        .await;
     let mut cert: serde_json::Value = serde_json::from_slice(&body).unwrap();
     cert["encryption_key"] =
         serde_json::to_value(Sealed(attacker.public_key().to_bytes())).unwrap();
-    sqlx::query("UPDATE certificates SET body = ? WHERE user_id = ?")
+    c.db()
+        .query("UPDATE certificates SET body = $1 WHERE user_id = $2")
         .bind(serde_json::to_vec(&cert).unwrap())
         .bind(c.t2.id().as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     assert_crypto(c.t1.session().await, vaiti_crypto::Error::BadSignature);
 }
@@ -710,19 +970,16 @@ async fn a_certificate_with_a_substituted_key_is_refused() {
 /// signature is genuine, so only t1's own client can tell: it watches its own name. Threat model
 /// T3 (admin row): detected, not prevented; other members see the substitute until the directory
 /// log (issue 4) makes the change visible — pinned below so it is noticed when that changes.
-#[tokio::test]
-async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed() {
-    let c = clinic().await;
+async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed(c: Clinic) {
     assert!(c.t1.session().await.is_ok());
 
     // The admin unwraps the clinic root key from their own wrap, as their client does.
-    let (wrap, signature): (Vec<u8>, Vec<u8>) = sqlx::query_as(
-        "SELECT wrap, signature FROM key_wraps WHERE scope = 'root' AND recipient_user = ?",
-    )
-    .bind(c.admin.id().as_bytes().to_vec())
-    .fetch_one(c.db())
-    .await
-    .unwrap();
+    let (wrap, signature): (Vec<u8>, Vec<u8>) = c
+        .db()
+        .query("SELECT wrap, signature FROM key_wraps WHERE scope = 'root' AND recipient_user = $1")
+        .bind(c.admin.id().as_bytes().to_vec())
+        .fetch_one()
+        .await;
     let root: RootKey = c
         .admin
         .me
@@ -741,12 +998,12 @@ async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed() {
             &c.admin.me.signing_key.verifying_key(),
         )
         .unwrap();
-    let body: Vec<u8> =
-        sqlx::query_scalar("SELECT body FROM certificates WHERE user_id = ? AND serial = 1")
-            .bind(c.t1.id().as_bytes().to_vec())
-            .fetch_one(c.db())
-            .await
-            .unwrap();
+    let body: Vec<u8> = c
+        .db()
+        .query("SELECT body FROM certificates WHERE user_id = $1 AND serial = 1")
+        .bind(c.t1.id().as_bytes().to_vec())
+        .fetch_scalar()
+        .await;
     let mut cert: CertificateV1 = serde_json::from_slice(&body).unwrap();
     let attacker_dk = DecryptionKey::generate().unwrap();
     let attacker_sk = SigningKey::generate().unwrap();
@@ -754,20 +1011,20 @@ async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed() {
     cert.encryption_key = Sealed(attacker_dk.public_key().to_bytes());
     cert.verifying_key = hex::encode(attacker_sk.verifying_key().to_bytes());
     let (body, signature) = cert.sign_with_root(&root).unwrap();
-    sqlx::query(
-        "INSERT INTO certificates
-           (clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at)
-         VALUES (?, ?, 2, ?, ?, ?, ?, NULL)",
-    )
-    .bind(c.clinic.to_bytes().to_vec())
-    .bind(c.t1.id().as_bytes().to_vec())
-    .bind(body)
-    .bind(signature.to_bytes().to_vec())
-    .bind(root.verifying_key().key_id().to_bytes().to_vec())
-    .bind(cert.expires_at)
-    .execute(c.db())
-    .await
-    .unwrap();
+    c.db()
+        .query(
+            "INSERT INTO certificates
+               (clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at)
+             VALUES ($1, $2, 2, $3, $4, $5, $6, NULL)",
+        )
+        .bind(c.clinic.to_bytes().to_vec())
+        .bind(c.t1.id().as_bytes().to_vec())
+        .bind(body)
+        .bind(signature.to_bytes().to_vec())
+        .bind(root.verifying_key().key_id().to_bytes().to_vec())
+        .bind(cert.expires_at)
+        .execute()
+        .await;
 
     assert_protocol(
         c.t1.session().await,
@@ -783,24 +1040,23 @@ async fn a_root_signed_substitute_key_under_ones_own_name_is_noticed() {
 
 /// The server swaps the escrow key in the manifest for its own, so that every key wrapped "to
 /// escrow" would be wrapped to the server. The manifest is signed by the pinned root.
-#[tokio::test]
-async fn a_manifest_with_a_substituted_escrow_key_is_refused() {
-    let c = clinic().await;
+async fn a_manifest_with_a_substituted_escrow_key_is_refused(c: Clinic) {
     assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
 
     let attacker = DecryptionKey::generate().unwrap();
-    let manifest: Vec<u8> = sqlx::query_scalar("SELECT manifest FROM clinics")
-        .fetch_one(c.db())
-        .await
-        .unwrap();
+    let manifest: Vec<u8> = c
+        .db()
+        .query("SELECT manifest FROM clinics")
+        .fetch_scalar()
+        .await;
     let mut manifest: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
     manifest["escrow_key"] =
         serde_json::to_value(Sealed(attacker.public_key().to_bytes())).unwrap();
-    sqlx::query("UPDATE clinics SET manifest = ?")
+    c.db()
+        .query("UPDATE clinics SET manifest = $1")
         .bind(serde_json::to_vec(&manifest).unwrap())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     // At login, and for a device already logged in, when it next opens the directory.
     assert_crypto(
@@ -813,14 +1069,12 @@ async fn a_manifest_with_a_substituted_escrow_key_is_refused() {
 /// The server serves an older manifest (genuinely root-signed) to a device that has seen a newer
 /// one — e.g. to hide a branch or a rotated directory key. A device that has never seen the newer
 /// one cannot tell (no local cache yet); one that has, refuses.
-#[tokio::test]
-async fn an_older_manifest_is_refused_after_a_newer_one_was_seen() {
-    let c = clinic().await;
-    let (old, old_signature, old_version): (Vec<u8>, Vec<u8>, i64) =
-        sqlx::query_as("SELECT manifest, manifest_signature, manifest_version FROM clinics")
-            .fetch_one(c.db())
-            .await
-            .unwrap();
+async fn an_older_manifest_is_refused_after_a_newer_one_was_seen(c: Clinic) {
+    let (old, old_signature, old_version): (Vec<u8>, Vec<u8>, i64) = c
+        .db()
+        .query("SELECT manifest, manifest_signature, manifest_version FROM clinics")
+        .fetch_one()
+        .await;
     vaiti_client::admin::create_branch(&c.admin.api, &c.admin.me, "Tampere", now())
         .await
         .unwrap();
@@ -831,13 +1085,13 @@ async fn an_older_manifest_is_refused_after_a_newer_one_was_seen() {
     assert_eq!(me.manifest.manifest_version, old_version as u64 + 1);
     assert!(Session::open(&api, &me, now()).await.is_ok());
 
-    sqlx::query("UPDATE clinics SET manifest = ?, manifest_signature = ?, manifest_version = ?")
+    c.db()
+        .query("UPDATE clinics SET manifest = $1, manifest_signature = $2, manifest_version = $3")
         .bind(old)
         .bind(old_signature)
         .bind(old_version)
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     assert_protocol(
         Session::open(&api, &me, now()).await,
@@ -848,9 +1102,7 @@ async fn an_older_manifest_is_refused_after_a_newer_one_was_seen() {
 /// Someone without a certificate (the server itself) wraps a directory key of its own to front
 /// desk, so that front desk would seal search cards and identity keys under a key it knows. It
 /// keeps the wrap's `wrapped_by` (the admin); the wrap's signature cannot be the admin's.
-#[tokio::test]
-async fn a_directory_key_wrapped_by_an_uncertified_key_is_refused() {
-    let c = clinic().await;
+async fn a_directory_key_wrapped_by_an_uncertified_key_is_refused(c: Clinic) {
     let details = || PatientDetails {
         name: "Liisa Laine".into(),
         ..PatientDetails::default()
@@ -874,18 +1126,19 @@ async fn a_directory_key_wrapped_by_an_uncertified_key_is_refused() {
             .public_key()
             .wrap(&fake, c.clinic, &attacker)
             .unwrap();
-    let done = sqlx::query(
-        "UPDATE key_wraps SET wrap = ?, signature = ?
-         WHERE scope = 'directory' AND branch_id = ? AND recipient_user = ?",
-    )
-    .bind(wrap.bytes)
-    .bind(wrap.signature.to_bytes().to_vec())
-    .bind(c.branch.as_bytes().to_vec())
-    .bind(c.fd.id().as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
-    assert_eq!(done.rows_affected(), 1);
+    let done = c
+        .db()
+        .query(
+            "UPDATE key_wraps SET wrap = $1, signature = $2
+             WHERE scope = 'directory' AND branch_id = $3 AND recipient_user = $4",
+        )
+        .bind(wrap.bytes)
+        .bind(wrap.signature.to_bytes().to_vec())
+        .bind(c.branch.as_bytes().to_vec())
+        .bind(c.fd.id().as_bytes().to_vec())
+        .execute()
+        .await;
+    assert_eq!(done, 1);
 
     let s = c.fd.session().await.unwrap();
     assert_crypto(
@@ -897,9 +1150,7 @@ async fn a_directory_key_wrapped_by_an_uncertified_key_is_refused() {
 /// The same with a certified insider: t3 (a therapist, colluding with the server) wraps a
 /// directory key of their own to front desk and signs it properly. The wrap verifies, but the
 /// key is not the one the root-signed manifest lists for the branch.
-#[tokio::test]
-async fn a_directory_key_from_a_certified_insider_must_be_the_manifests() {
-    let c = clinic().await;
+async fn a_directory_key_from_a_certified_insider_must_be_the_manifests(c: Clinic) {
     let fake = DirectoryKey::generate(
         vaiti_crypto::BranchId::from_bytes(*c.branch.as_bytes()),
         Epoch::FIRST,
@@ -911,19 +1162,20 @@ async fn a_directory_key_from_a_certified_insider_must_be_the_manifests() {
             .public_key()
             .wrap(&fake, c.clinic, &c.t3.me.signing_key)
             .unwrap();
-    let done = sqlx::query(
-        "UPDATE key_wraps SET wrap = ?, signature = ?, wrapped_by = ?
-         WHERE scope = 'directory' AND branch_id = ? AND recipient_user = ?",
-    )
-    .bind(wrap.bytes)
-    .bind(wrap.signature.to_bytes().to_vec())
-    .bind(c.t3.id().as_bytes().to_vec())
-    .bind(c.branch.as_bytes().to_vec())
-    .bind(c.fd.id().as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
-    assert_eq!(done.rows_affected(), 1);
+    let done = c
+        .db()
+        .query(
+            "UPDATE key_wraps SET wrap = $1, signature = $2, wrapped_by = $3
+             WHERE scope = 'directory' AND branch_id = $4 AND recipient_user = $5",
+        )
+        .bind(wrap.bytes)
+        .bind(wrap.signature.to_bytes().to_vec())
+        .bind(c.t3.id().as_bytes().to_vec())
+        .bind(c.branch.as_bytes().to_vec())
+        .bind(c.fd.id().as_bytes().to_vec())
+        .execute()
+        .await;
+    assert_eq!(done, 1);
 
     let s = c.fd.session().await.unwrap();
     assert_protocol(
@@ -945,9 +1197,7 @@ async fn a_directory_key_from_a_certified_insider_must_be_the_manifests() {
 /// key of their own to t1 for chart A (team tier, epoch 1), signed properly, in place of t1's
 /// genuine wrap. Were it accepted, t1 would seal new process notes under a key t3 knows. Only
 /// the chart's clinicians hand out its case keys.
-#[tokio::test]
-async fn a_case_key_from_outside_the_care_team_is_refused() {
-    let c = clinic().await;
+async fn a_case_key_from_outside_the_care_team_is_refused(c: Clinic) {
     assert_eq!(
         c.note_texts(&c.t1, c.chart_a).await.unwrap(),
         ["Maija: uni parantunut."]
@@ -976,9 +1226,7 @@ async fn a_case_key_from_outside_the_care_team_is_refused() {
 /// After t1 removes t2 from the care team (new epoch 2), t2 colludes with the server: they wrap an
 /// epoch-2 case key of their own to t1 in place of the genuine one. Were it accepted, the removed
 /// t2 could read every note written after the removal — exactly what the new epoch prevents.
-#[tokio::test]
-async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key() {
-    let c = clinic().await;
+async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key(c: Clinic) {
     {
         let s = c.t1.session().await.unwrap();
         care_team_remove(&s, c.chart_a, T2).await.unwrap();
@@ -1014,31 +1262,29 @@ async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key() {
 /// The server swaps t1's and t2's certificates (body, signature and expiry; the rows keep their
 /// user ids), so that whoever wraps to "t2" uses t1's keys and the other way round. Both
 /// certificates are genuinely root-signed; they name the wrong users.
-#[tokio::test]
-async fn one_users_certificate_presented_as_anothers_is_refused() {
-    let c = clinic().await;
+async fn one_users_certificate_presented_as_anothers_is_refused(c: Clinic) {
     assert!(c.fd.session().await.is_ok());
 
     let read = |user: UserId| {
-        sqlx::query_as::<_, (Vec<u8>, Vec<u8>, i64)>(
-            "SELECT body, signature, expires_at FROM certificates WHERE user_id = ?",
-        )
-        .bind(user.as_bytes().to_vec())
-        .fetch_one(c.db())
+        c.db()
+            .query("SELECT body, signature, expires_at FROM certificates WHERE user_id = $1")
+            .bind(user.as_bytes().to_vec())
+            .fetch_one::<(Vec<u8>, Vec<u8>, i64)>()
     };
-    let one = read(c.t1.id()).await.unwrap();
-    let two = read(c.t2.id()).await.unwrap();
+    let one = read(c.t1.id()).await;
+    let two = read(c.t2.id()).await;
     for (user, (body, signature, expires_at)) in [(c.t1.id(), two), (c.t2.id(), one)] {
-        sqlx::query(
-            "UPDATE certificates SET body = ?, signature = ?, expires_at = ? WHERE user_id = ?",
-        )
-        .bind(body)
-        .bind(signature)
-        .bind(expires_at)
-        .bind(user.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        c.db()
+            .query(
+                "UPDATE certificates SET body = $1, signature = $2, expires_at = $3
+                 WHERE user_id = $4",
+            )
+            .bind(body)
+            .bind(signature)
+            .bind(expires_at)
+            .bind(user.as_bytes().to_vec())
+            .execute()
+            .await;
     }
 
     assert_protocol(
@@ -1053,19 +1299,17 @@ async fn one_users_certificate_presented_as_anothers_is_refused() {
 
 /// The server edits chart A's state to add t3 to the care team (and, since the server decides
 /// access by that state, starts serving the chart to t3). The state is signed over its bytes.
-#[tokio::test]
-async fn a_care_team_member_added_by_editing_the_state_is_refused() {
-    let c = clinic().await;
+async fn a_care_team_member_added_by_editing_the_state_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
 
     let mut state = c.state(c.chart_a, 1).await;
     state.care_team.push(c.t3.id());
-    sqlx::query("UPDATE chart_states SET body = ? WHERE chart_id = ? AND seq = 1")
+    c.db()
+        .query("UPDATE chart_states SET body = $1 WHERE chart_id = $2 AND seq = 1")
         .bind(serde_json::to_vec(&state).unwrap())
         .bind(c.chart_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     for user in [&c.t1, &c.t3] {
         assert_protocol(
@@ -1077,18 +1321,16 @@ async fn a_care_team_member_added_by_editing_the_state_is_refused() {
 
 /// The server changes the stored hash of a chart-state entry (the hash notes name). The hash is
 /// recomputed from the signed entry.
-#[tokio::test]
-async fn a_chart_state_with_a_changed_hash_is_refused() {
-    let c = clinic().await;
+async fn a_chart_state_with_a_changed_hash_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
 
     let hash = flipped(c.state_hash(c.chart_a, 1).await, 0);
-    sqlx::query("UPDATE chart_states SET hash = ? WHERE chart_id = ? AND seq = 1")
+    c.db()
+        .query("UPDATE chart_states SET hash = $1 WHERE chart_id = $2 AND seq = 1")
         .bind(hash)
         .bind(c.chart_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     assert_protocol(
         c.note_texts(&c.t1, c.chart_a).await,
@@ -1099,9 +1341,7 @@ async fn a_chart_state_with_a_changed_hash_is_refused() {
 /// t3 (certified, outside the care team) colludes with the server and appends a properly signed
 /// next state adding themselves: the signature, the hash chain and the sequence are all right,
 /// but only a clinician of the previous care team may change it.
-#[tokio::test]
-async fn a_care_team_change_signed_by_an_outsider_is_refused() {
-    let c = clinic().await;
+async fn a_care_team_change_signed_by_an_outsider_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
 
     let first = c.state(c.chart_a, 1).await;
@@ -1114,21 +1354,21 @@ async fn a_care_team_change_signed_by_an_outsider_is_refused() {
     let body = serde_json::to_vec(&next).unwrap();
     let signature = c.t3.me.signing_key.sign(SignatureDomain::ChartState, &body);
     let hash = signed_structure_hash(SignatureDomain::ChartState, &body, &signature);
-    sqlx::query(
-        "INSERT INTO chart_states
-           (clinic_id, chart_id, seq, body, signature, author_id, hash, created_at)
-         VALUES (?, ?, 2, ?, ?, ?, ?, ?)",
-    )
-    .bind(c.clinic.to_bytes().to_vec())
-    .bind(c.chart_a.as_bytes().to_vec())
-    .bind(body)
-    .bind(signature.to_bytes().to_vec())
-    .bind(c.t3.id().as_bytes().to_vec())
-    .bind(hash.to_vec())
-    .bind(next.created_at)
-    .execute(c.db())
-    .await
-    .unwrap();
+    c.db()
+        .query(
+            "INSERT INTO chart_states
+               (clinic_id, chart_id, seq, body, signature, author_id, hash, created_at)
+             VALUES ($1, $2, 2, $3, $4, $5, $6, $7)",
+        )
+        .bind(c.clinic.to_bytes().to_vec())
+        .bind(c.chart_a.as_bytes().to_vec())
+        .bind(body)
+        .bind(signature.to_bytes().to_vec())
+        .bind(c.t3.id().as_bytes().to_vec())
+        .bind(hash.to_vec())
+        .bind(next.created_at)
+        .execute()
+        .await;
 
     assert_protocol(
         c.note_texts(&c.t1, c.chart_a).await,
@@ -1144,9 +1384,7 @@ async fn a_care_team_change_signed_by_an_outsider_is_refused() {
 /// What this cannot catch: had the server hidden the removal from t1 *before* t1 wrote, t1 would
 /// have written under the old state and epoch, which t2 can read. A client can only detect that
 /// with a local record of the chain it has seen (or the access log, issue 4).
-#[tokio::test]
-async fn a_hidden_removal_is_caught_by_the_notes_written_after_it() {
-    let c = clinic().await;
+async fn a_hidden_removal_is_caught_by_the_notes_written_after_it(c: Clinic) {
     {
         let s = c.t1.session().await.unwrap();
         care_team_remove(&s, c.chart_a, T2).await.unwrap();
@@ -1162,11 +1400,11 @@ async fn a_hidden_removal_is_caught_by_the_notes_written_after_it() {
     }
     assert_eq!(c.note_texts(&c.t1, c.chart_a).await.unwrap().len(), 2);
 
-    sqlx::query("DELETE FROM chart_states WHERE chart_id = ? AND seq = 2")
+    c.db()
+        .query("DELETE FROM chart_states WHERE chart_id = $1 AND seq = 2")
         .bind(c.chart_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
 
     // t1 holds the new epoch's keys, which the cut chain does not reach; t2 holds only the old
     // epoch's and meets the note that names the deleted state.
@@ -1200,8 +1438,7 @@ impl vaiti_opaque::opaque_ke::CipherSuite for NoStretchSuite {
 /// test knows both secrets), then with garbage. The suite is a client constant: the answer
 /// that is valid under the weaker suite fails on the device, like a wrong password, and garbage
 /// is a protocol error. Neither logs in.
-#[tokio::test]
-async fn a_login_answer_under_another_opaque_suite_fails() {
+async fn a_login_answer_under_another_opaque_suite_fails(c: Clinic) {
     use vaiti_opaque::OsRng;
     use vaiti_opaque::opaque_ke::{
         ClientLogin, ClientLoginFinishParameters, ClientRegistration,
@@ -1209,7 +1446,6 @@ async fn a_login_answer_under_another_opaque_suite_fails() {
         ServerLoginParameters, ServerRegistration, ServerSetup,
     };
 
-    let c = clinic().await;
     assert!(c.t1.log_in_again(&c.server.url).await.is_ok());
 
     // The attacker's own OPAQUE server and a record for t1's password input under its suite.
@@ -1293,9 +1529,7 @@ async fn a_login_answer_under_another_opaque_suite_fails() {
 // ---------------------------------------------------------------------------------------------
 
 /// The server flips one bit of a note's author signature.
-#[tokio::test]
-async fn a_forged_note_signature_is_refused() {
-    let c = clinic().await;
+async fn a_forged_note_signature_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
 
     let (wrapped_key, envelope, signature) = c.sealed_columns(c.note_a, 1).await;
@@ -1313,32 +1547,33 @@ async fn a_forged_note_signature_is_refused() {
 }
 
 /// The server flips one bit of the wrapper's signature on t2's case-key wrap.
-#[tokio::test]
-async fn a_forged_wrap_signature_is_refused() {
-    let c = clinic().await;
+async fn a_forged_wrap_signature_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
 
-    let signature: Vec<u8> = sqlx::query_scalar(
-        "SELECT signature FROM key_wraps
-         WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = 1 AND recipient_user = ?",
-    )
-    .bind(c.chart_a.as_bytes().to_vec())
-    .bind(TEAM)
-    .bind(c.t2.id().as_bytes().to_vec())
-    .fetch_one(c.db())
-    .await
-    .unwrap();
-    sqlx::query(
-        "UPDATE key_wraps SET signature = ?
-         WHERE scope = 'case' AND chart_id = ? AND tier = ? AND epoch = 1 AND recipient_user = ?",
-    )
-    .bind(flipped(signature, IN_SIGNATURE))
-    .bind(c.chart_a.as_bytes().to_vec())
-    .bind(TEAM)
-    .bind(c.t2.id().as_bytes().to_vec())
-    .execute(c.db())
-    .await
-    .unwrap();
+    let signature: Vec<u8> = c
+        .db()
+        .query(
+            "SELECT signature FROM key_wraps
+             WHERE scope = 'case' AND chart_id = $1 AND tier = $2 AND epoch = 1
+                 AND recipient_user = $3",
+        )
+        .bind(c.chart_a.as_bytes().to_vec())
+        .bind(TEAM)
+        .bind(c.t2.id().as_bytes().to_vec())
+        .fetch_scalar()
+        .await;
+    c.db()
+        .query(
+            "UPDATE key_wraps SET signature = $1
+             WHERE scope = 'case' AND chart_id = $2 AND tier = $3 AND epoch = 1
+                 AND recipient_user = $4",
+        )
+        .bind(flipped(signature, IN_SIGNATURE))
+        .bind(c.chart_a.as_bytes().to_vec())
+        .bind(TEAM)
+        .bind(c.t2.id().as_bytes().to_vec())
+        .execute()
+        .await;
 
     assert_crypto(
         c.note_texts(&c.t2, c.chart_a).await,
@@ -1349,29 +1584,27 @@ async fn a_forged_wrap_signature_is_refused() {
 /// t1's note, re-labelled by the server: first only its `author_key` names t2's signing key
 /// (t1 is not certified with it); then the author too is changed to t2, which the note's signed
 /// context contradicts.
-#[tokio::test]
-async fn a_note_naming_another_users_key_is_refused() {
-    let c = clinic().await;
+async fn a_note_naming_another_users_key_is_refused(c: Clinic) {
     assert!(c.note_texts(&c.t2, c.chart_a).await.is_ok());
 
     let t2_key = c.t2.me.signing_key.key_id().to_bytes().to_vec();
-    sqlx::query("UPDATE record_versions SET author_key = ? WHERE object_id = ?")
+    c.db()
+        .query("UPDATE record_versions SET author_key = $1 WHERE object_id = $2")
         .bind(t2_key)
         .bind(c.note_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
     assert_protocol(
         c.note_texts(&c.t2, c.chart_a).await,
         "a record names a signing key its author is not certified with",
     );
 
-    sqlx::query("UPDATE record_versions SET author_id = ? WHERE object_id = ?")
+    c.db()
+        .query("UPDATE record_versions SET author_id = $1 WHERE object_id = $2")
         .bind(c.t2.id().as_bytes().to_vec())
         .bind(c.note_a.as_bytes().to_vec())
-        .execute(c.db())
-        .await
-        .unwrap();
+        .execute()
+        .await;
     assert_crypto(
         c.note_texts(&c.t2, c.chart_a).await,
         vaiti_crypto::Error::DecryptionFailed,
