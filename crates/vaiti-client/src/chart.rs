@@ -343,20 +343,7 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
         .iter()
         .find(|w| w.scope == WrapScope::Identity { chart })
     {
-        // Who may hand out the identity key: whoever created the chart, or a clinician of one of
-        // its care teams (care-team add, a patient's join). A certified outsider could otherwise
-        // give a reader a key of their own and a forged identity record under it.
-        let creator = loaded.states[0].author;
-        let allowed = w.wrapped_by == creator
-            || loaded
-                .states
-                .iter()
-                .any(|st| st.care_team.contains(&w.wrapped_by));
-        if !allowed {
-            return Err(bad(
-                "the identity key was wrapped by someone who may not hand it out",
-            ));
-        }
+        check_identity_wrapper(&loaded.states, w.wrapped_by)?;
         return s.unwrap(w, &Session::identity_target(chart));
     }
     let dw =
@@ -374,6 +361,23 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
         s.me.clinic,
         crypto_chart(chart),
     )?)
+}
+
+/// Who may hand out a chart's identity key: whoever created the chart, or a clinician of one of
+/// its care teams (care-team add, a patient's join). A certified outsider could otherwise give a
+/// reader a key of their own and a forged identity record under it.
+fn check_identity_wrapper(states: &[ChartStateV1], wrapped_by: UserId) -> Result<(), ClientError> {
+    let allowed = states
+        .first()
+        .is_some_and(|first| first.author == wrapped_by)
+        || states.iter().any(|st| st.care_team.contains(&wrapped_by));
+    if allowed {
+        Ok(())
+    } else {
+        Err(bad(
+            "the identity key was wrapped by someone who may not hand it out",
+        ))
+    }
 }
 
 fn case_target(chart: ChartId, tier: Tier, epoch: u32) -> WrapTarget {
@@ -778,6 +782,12 @@ pub async fn list_patients(
             let (Some(w), Some(rv)) = (c.identity_wrap.as_ref(), c.identity.as_ref()) else {
                 continue;
             };
+            let (states, hashes) = verify_chain(s, c.chart.id, &c.states)?;
+            s.remember(|seen| seen.chart(c.chart.id, &hashes))?;
+            if states[0].branch != c.chart.branch {
+                return Err(bad("the chart's branch differs from its signed state"));
+            }
+            check_identity_wrapper(&states, w.wrapped_by)?;
             let ik: IdentityKey = s.unwrap(w, &Session::identity_target(c.chart.id))?;
             let (plain, _) = open_version(s, &ik, rv, Kind::IdentityRecord, None, c.chart.id)?;
             let d: PatientDetails = serde_json::from_slice(&plain)

@@ -40,8 +40,8 @@ use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{ChartId, ObjectId, Role, Sealed, UserId};
 use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget};
 use vaiti_crypto::{
-    CaseKey, ClinicId, DecryptionKey, DirectoryKey, Epoch, RootKey, SecretKey, Signature,
-    SignatureDomain, SigningKey, Tier, signed_structure_hash,
+    CaseKey, ClinicId, DecryptionKey, DirectoryKey, Epoch, IdentityKey, RootKey, SecretKey,
+    Signature, SignatureDomain, SigningKey, Tier, signed_structure_hash,
 };
 use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
 
@@ -106,6 +106,7 @@ on_both_backends!(
     a_directory_key_from_a_certified_insider_must_be_the_manifests,
     a_case_key_from_outside_the_care_team_is_refused,
     a_removed_clinician_cannot_hand_out_the_next_epochs_key,
+    an_identity_key_from_outside_the_care_team_is_refused,
     one_users_certificate_presented_as_anothers_is_refused,
     a_care_team_member_added_by_editing_the_state_is_refused,
     a_chart_state_with_a_changed_hash_is_refused,
@@ -1252,6 +1253,59 @@ async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key(c: Clinic) {
     assert_protocol(
         add_note(&s, c.chart_a, Tier::Team, "Istunto 3", "Ei saa vuotaa.").await,
         "a case key was wrapped by someone who may not hand it out",
+    );
+}
+
+/// t3, outside the care team, colludes with the server: they wrap an identity key of their own
+/// to t1 for chart A in place of t1's genuine wrap (a forged identity record under it would
+/// follow). Both opening the chart and listing the caseload refuse it: only the chart's creator
+/// or a care-team clinician hands out its identity key.
+async fn an_identity_key_from_outside_the_care_team_is_refused(c: Clinic) {
+    {
+        let s = c.t1.session().await.unwrap();
+        assert!(
+            vaiti_client::chart::show_patient(&s, c.chart_a)
+                .await
+                .is_ok()
+        );
+        assert_eq!(
+            vaiti_client::chart::list_patients(&s, None)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    let fake = IdentityKey::generate(crypto_chart(c.chart_a)).unwrap();
+    let wrap =
+        c.t1.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &c.t3.me.signing_key)
+            .unwrap();
+    let done = c
+        .db()
+        .query(
+            "UPDATE key_wraps SET wrap = $1, signature = $2, wrapped_by = $3
+             WHERE scope = 'identity' AND chart_id = $4 AND recipient_user = $5",
+        )
+        .bind(wrap.bytes)
+        .bind(wrap.signature.to_bytes().to_vec())
+        .bind(c.t3.id().as_bytes().to_vec())
+        .bind(c.chart_a.as_bytes().to_vec())
+        .bind(c.t1.id().as_bytes().to_vec())
+        .execute()
+        .await;
+    assert_eq!(done, 1);
+
+    let s = c.t1.session().await.unwrap();
+    assert_protocol(
+        vaiti_client::chart::show_patient(&s, c.chart_a).await,
+        "the identity key was wrapped by someone who may not hand it out",
+    );
+    assert_protocol(
+        vaiti_client::chart::list_patients(&s, None).await,
+        "the identity key was wrapped by someone who may not hand it out",
     );
 }
 

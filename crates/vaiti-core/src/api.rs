@@ -357,6 +357,9 @@ pub struct ChartSummary {
     pub identity: Option<RecordVersion>,
     /// The identity key wrapped to the caller, if it is.
     pub identity_wrap: Option<KeyWrap>,
+    /// The chart's signed state chain (with the identity record: the client checks who may have
+    /// handed out the identity key).
+    pub states: Vec<ChartStateEntry>,
 }
 
 /// `GET /api/v1/clinics/{clinic}/charts`.

@@ -403,6 +403,7 @@ pub(crate) async fn list_charts(
                 directory_wrap,
                 identity: None,
                 identity_wrap: None,
+                states: Vec::new(),
             });
         }
     } else {
@@ -418,12 +419,14 @@ pub(crate) async fn list_charts(
                 .into_iter()
                 .find(|w| matches!(w.scope, WrapScope::Identity { .. }));
             let identity = latest_of(&state, clinic, id, record_kind::IDENTITY_RECORD).await?;
+            let states = state.store.chart_states(clinic, id).await?;
             charts.push(ChartSummary {
                 chart,
                 search_card: None,
                 directory_wrap: None,
                 identity,
                 identity_wrap,
+                states,
             });
         }
     }
