@@ -165,7 +165,17 @@ fn verify_chain(
                 }
             }
             Some(previous) => {
-                if !previous.care_team.contains(&st.author) || !author.has_role(Role::Therapist) {
+                let clinician =
+                    previous.care_team.contains(&st.author) && author.has_role(Role::Therapist);
+                // Front desk and admins of the branch may only add clinicians.
+                let directory = (author.has_role(Role::Admin)
+                    || (author.has_role(Role::Frontdesk)
+                        && author.certificate.branches.contains(&st.branch)))
+                    && previous.care_team.iter().all(|m| st.care_team.contains(m))
+                    && st.care_team.len() > previous.care_team.len()
+                    && st.epoch == previous.epoch
+                    && st.patient == previous.patient;
+                if !clinician && !directory {
                     return Err(bad(
                         "a care-team change was signed by someone outside the care team",
                     ));
@@ -499,6 +509,45 @@ async fn ensure_case_keys(
         }
         *loaded = load(s, chart).await?;
         keys = case_keys(s, loaded)?;
+    }
+    // Members added by front desk hold no case key yet: a clinician who holds them shares every
+    // epoch's keys with them (the server names them; the chain says they are in the team).
+    let keyless: Vec<UserId> = loaded
+        .view
+        .keyless
+        .iter()
+        .filter(|u| {
+            in_team
+                && **u != s.me.account.id
+                && loaded.latest().care_team.contains(u)
+                && s.members.contains_key(u)
+        })
+        .copied()
+        .collect();
+    if !keyless.is_empty() && keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
+        let mut wraps = Vec::new();
+        for user in &keyless {
+            for ((tier, key_epoch), key) in &keys {
+                let scope = WrapScope::Case {
+                    chart,
+                    tier: *tier,
+                    epoch: *key_epoch,
+                };
+                wraps.push(s.wrap_to_member(key, scope, *user)?);
+            }
+        }
+        match s
+            .api
+            .post_no_content(
+                &format!("{}/charts/{chart}/wraps", s.me.clinic_path()),
+                &PutWraps { wraps },
+            )
+            .await
+        {
+            // Another clinician shared them first.
+            Ok(()) | Err(ClientError::Api { status: 409, .. }) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(keys)
 }
@@ -886,7 +935,6 @@ pub async fn care_team_add(
     email: &str,
 ) -> Result<(), ClientError> {
     let mut loaded = load(s, chart).await?;
-    require_care_team(s, &loaded)?;
     let member = s.staff_by_email(email)?;
     if !member.has_role(Role::Therapist) {
         return Err(ClientError::Usage(format!("{email} is not a therapist")));
@@ -896,6 +944,31 @@ pub async fn care_team_add(
         return Err(ClientError::Usage(format!(
             "{email} is already in the care team"
         )));
+    }
+    if !loaded.latest().care_team.contains(&s.me.account.id) {
+        // Front desk or an admin of the branch: the new clinician gets the identity key now and
+        // the case keys from a clinician of the team, who shares them on opening the chart.
+        let me = s.myself()?;
+        let of_branch = me.has_role(Role::Admin)
+            || (me.has_role(Role::Frontdesk)
+                && me.certificate.branches.contains(&loaded.view.chart.branch));
+        if !of_branch {
+            return Err(ClientError::Usage(
+                "only a clinician of the care team, or front desk or an admin of the branch, can add to it".into(),
+            ));
+        }
+        let ik = identity_key(s, &loaded).await?;
+        let mut next = loaded.latest().clone();
+        next.care_team.push(user);
+        let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
+        let wraps = vec![s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?];
+        return s
+            .api
+            .post_no_content(
+                &format!("{}/charts/{chart}/state", s.me.clinic_path()),
+                &AppendChartState { state, wraps },
+            )
+            .await;
     }
     let keys = ensure_case_keys(s, &mut loaded).await?;
     let ik = identity_key(s, &loaded).await?;
@@ -1131,7 +1204,9 @@ fn open_notes(
                 ));
             }
             let key = keys.get(&(tier_byte, rv.epoch)).ok_or_else(|| {
-                ClientError::Usage("you hold no key for a note of this chart".into())
+                ClientError::Usage(
+                    "you hold no key for this chart's notes yet: a clinician of its care team shares the keys the next time they open it".into(),
+                )
             })?;
             let (plain, author) = open_version(s, key, rv, Kind::Note, Some(tier), chart)?;
             let content: NoteContent =

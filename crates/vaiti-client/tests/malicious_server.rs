@@ -111,6 +111,7 @@ on_both_backends!(
     a_care_team_member_added_by_editing_the_state_is_refused,
     a_chart_state_with_a_changed_hash_is_refused,
     a_care_team_change_signed_by_an_outsider_is_refused,
+    front_desk_may_add_to_a_care_team_but_not_remove,
     a_hidden_removal_is_caught_by_the_notes_written_after_it,
     a_login_answer_under_another_opaque_suite_fails,
     a_forged_note_signature_is_refused,
@@ -1428,6 +1429,56 @@ async fn a_care_team_change_signed_by_an_outsider_is_refused(c: Clinic) {
         c.note_texts(&c.t1, c.chart_a).await,
         "a care-team change was signed by someone outside the care team",
     );
+}
+
+/// Front desk may add clinicians to a care team (the chain accepts their entry), but a state in
+/// which front desk removes someone — or changes the epoch — is refused, whatever the server says.
+async fn front_desk_may_add_to_a_care_team_but_not_remove(c: Clinic) {
+    {
+        let s = c.fd.session().await.unwrap();
+        vaiti_client::chart::care_team_add(&s, c.chart_a, "t3@terapia.example")
+            .await
+            .unwrap();
+    }
+    assert!(c.note_texts(&c.t1, c.chart_a).await.is_ok());
+
+    for epoch_bump in [0, 1] {
+        let latest = c.state(c.chart_a, 2).await;
+        let mut next = latest.clone();
+        next.seq = 3;
+        next.prev = hex::encode(c.state_hash(c.chart_a, 2).await);
+        next.care_team.retain(|m| *m != c.t2.id());
+        next.epoch += epoch_bump;
+        next.author = c.fd.id();
+        next.created_at = now();
+        let body = serde_json::to_vec(&next).unwrap();
+        let signature = c.fd.me.signing_key.sign(SignatureDomain::ChartState, &body);
+        let hash = signed_structure_hash(SignatureDomain::ChartState, &body, &signature);
+        c.db()
+            .query("DELETE FROM chart_states WHERE chart_id = $1 AND seq = 3")
+            .bind(c.chart_a.as_bytes().to_vec())
+            .execute()
+            .await;
+        c.db()
+            .query(
+                "INSERT INTO chart_states
+                   (clinic_id, chart_id, seq, body, signature, author_id, hash, created_at)
+                 VALUES ($1, $2, 3, $3, $4, $5, $6, $7)",
+            )
+            .bind(c.clinic.to_bytes().to_vec())
+            .bind(c.chart_a.as_bytes().to_vec())
+            .bind(body)
+            .bind(signature.to_bytes().to_vec())
+            .bind(c.fd.id().as_bytes().to_vec())
+            .bind(hash.to_vec())
+            .bind(next.created_at)
+            .execute()
+            .await;
+        assert_protocol(
+            c.note_texts(&c.t1, c.chart_a).await,
+            "a care-team change was signed by someone outside the care team",
+        );
+    }
 }
 
 /// t1 removes t2 from the care team and writes a note under the new state; the server then

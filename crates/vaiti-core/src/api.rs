@@ -389,6 +389,10 @@ pub struct ChartView {
     /// Every version of every note the caller may read (none for front desk; the shared tier only
     /// for the patient).
     pub notes: Vec<RecordVersion>,
+    /// Care-team members who hold no case key of the current epoch yet (added by front desk):
+    /// a clinician of the team who holds the keys shares them on opening the chart. Only shown to
+    /// the care team.
+    pub keyless: Vec<UserId>,
 }
 
 /// `POST /api/v1/clinics/{clinic}/charts/{chart}/state` request: a care-team change.

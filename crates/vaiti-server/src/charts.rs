@@ -491,8 +491,22 @@ pub(crate) async fn chart_view(
     Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
 ) -> Result<axum::Json<ChartView>, ApiError> {
     let clinic = caller.session.clinic;
-    let (row, _latest, access) = access(&state, &caller, chart).await?;
+    let (row, latest, access) = access(&state, &caller, chart).await?;
     let states = state.store.chart_states(clinic, chart).await?;
+    let mut keyless = Vec::new();
+    if let (Access::CareTeam, Some(latest)) = (access, latest.as_ref()) {
+        for member in &latest.care_team {
+            let has_key = state
+                .store
+                .key_wraps(clinic, Recipient::User { user: *member }, Some(chart))
+                .await?
+                .iter()
+                .any(|w| matches!(w.scope, WrapScope::Case { epoch, .. } if epoch == latest.epoch));
+            if !has_key {
+                keyless.push(*member);
+            }
+        }
+    }
     let wraps = state
         .store
         .key_wraps(
@@ -537,6 +551,7 @@ pub(crate) async fn chart_view(
         identity,
         search_card,
         notes,
+        keyless,
     }))
 }
 
@@ -568,11 +583,35 @@ pub(crate) async fn append_state(
     Json(req): Json<AppendChartState>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
-    let (_, _, access) = access(&state, &caller, chart).await?;
-    if access != Access::CareTeam {
-        return Err(ApiError::not_found());
-    }
+    let (_, latest, access) = access(&state, &caller, chart).await?;
     let parsed = check_state_entry(&state, &caller, clinic, chart, &req.state).await?;
+    match access {
+        Access::CareTeam => {}
+        // Front desk and admins of the branch may add clinicians to the care team, nothing else:
+        // no removal, no new epoch, no patient change, and only identity-key wraps.
+        Access::Directory => {
+            let latest = latest.ok_or_else(ApiError::not_found)?;
+            let only_adds = latest
+                .care_team
+                .iter()
+                .all(|m| parsed.care_team.contains(m))
+                && parsed.care_team.len() > latest.care_team.len()
+                && parsed.epoch == latest.epoch
+                && parsed.patient == latest.patient
+                && req
+                    .wraps
+                    .iter()
+                    .all(|w| matches!(w.scope, WrapScope::Identity { .. }));
+            if !only_adds {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "front desk and admins may only add clinicians to a care team",
+                ));
+            }
+        }
+        Access::Patient => return Err(ApiError::not_found()),
+    }
     check_chart_wraps(&req.wraps, chart, &parsed)?;
     let now = state.now();
     let mut writes = vec![state_write(clinic, chart, &caller, req.state, now)?];

@@ -307,6 +307,53 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     assert_eq!(versions[1]["reason"], "wrong session date");
     assert_eq!(versions[1]["author"], "t1@terapia.example");
 
+    // Front desk registers a patient without a care team and assigns clinicians later: t1 first
+    // (who makes the case keys on writing), then t3, who gets the keys once t1 opens the chart.
+    let second = s(&fd.ok(&[
+        "patient",
+        "add",
+        "--branch",
+        "Helsinki",
+        "--name",
+        "Matti Virtanen",
+    ])["chart"]);
+    failure(&t1.run(&["note", "list", &second], ""));
+    fd.ok(&[
+        "care-team",
+        "add",
+        &second,
+        "--member",
+        "t1@terapia.example",
+    ]);
+    let first_note =
+        s(&json(&t1.run(&["note", "add", &second, "--title", "Alku"], "Intake.\n"))["note"]);
+    fd.ok(&[
+        "care-team",
+        "add",
+        &second,
+        "--member",
+        "t3@terapia.example",
+    ]);
+    let err = failure(&t3.run(&["note", "show", &first_note], ""));
+    assert!(err.contains("shares the keys"), "{err}");
+    assert_eq!(
+        t1.ok(&["note", "list", &second]).as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(t3.ok(&["note", "show", &first_note])["text"], "Intake.\n");
+    // Front desk can add, never remove.
+    let err = failure(&fd.run(
+        &[
+            "care-team",
+            "remove",
+            &second,
+            "--member",
+            "t3@terapia.example",
+        ],
+        "",
+    ));
+    assert!(err.contains("care team"), "{err}");
+
     // Revoking an account: it can no longer log in.
     let list = t1.ok(&["invite", "list"]);
     let patient_invite = s(&list[0]["invite"]);
