@@ -18,11 +18,11 @@ Usage: cargo xtask <COMMAND> [ARGS]
 
 Commands:
   test              Everything CI checks, in order: rustfmt, clippy (-D warnings), the workspace
-                    tests, the wasm32 build of vaiti-crypto, and (with a nightly toolchain) a
-                    check of the fuzz crate. Fails on the first failing step.
-  wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto (installs the
-                    target with rustup if it is missing).
-  bench [ARGS...]   cargo bench -p vaiti-crypto, forwarding ARGS (e.g. `-- envelope`).
+                    tests, the wasm32 build of the client-side crates, and (with a nightly
+                    toolchain) a check of the fuzz crate. Fails on the first failing step.
+  wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto, vaiti-log and
+                    vaiti-client (installs the target with rustup if it is missing).
+  bench [ARGS...]   cargo bench -p vaiti-crypto -p vaiti-log, forwarding ARGS (e.g. `-- envelope`).
   fuzz [SECONDS]    Run the envelope_open fuzz target for SECONDS (default 60) with cargo-fuzz.
   help, --help, -h  This text.
 ";
@@ -332,7 +332,7 @@ fn wasm() -> Result<(), String> {
 }
 
 /// Ensures the wasm32 target is installed (for the toolchain that `rust-toolchain.toml` selects,
-/// hence run from the root), then builds the crypto crate for it.
+/// hence run from the root), then builds the client-side crates for it.
 fn wasm_in(root: &Path) -> Result<(), String> {
     let installed = Cmd::new(root, "rustup", &["target", "list", "--installed"]).stdout()?;
     if installed.lines().any(|line| line.trim() == WASM_TARGET) {
@@ -350,6 +350,8 @@ fn wasm_in(root: &Path) -> Result<(), String> {
             "build",
             "-p",
             "vaiti-crypto",
+            "-p",
+            "vaiti-log",
             "-p",
             "vaiti-client",
             "--target",
@@ -437,9 +439,13 @@ fn fuzz_check(root: &Path) -> Result<Outcome, String> {
 /// `cargo xtask bench [ARGS...]`.
 fn bench(extra: &[String]) -> Result<(), String> {
     let root = workspace_root()?;
-    Cmd::new(&root, "cargo", &["bench", "-p", "vaiti-crypto"])
-        .extra_args(extra)
-        .run()
+    Cmd::new(
+        &root,
+        "cargo",
+        &["bench", "-p", "vaiti-crypto", "-p", "vaiti-log"],
+    )
+    .extra_args(extra)
+    .run()
 }
 
 /// `cargo xtask fuzz [SECONDS]`: a time-boxed libFuzzer run of the envelope parser.
