@@ -1,4 +1,4 @@
-//! Untrusted bytes into every parser of the access log: signed notes, checkpoint bodies, signed
+//! Untrusted bytes into every parser of the access log: leaves, signed notes, checkpoint bodies, signed
 //! checkpoints (with a fixed log key), cosignature lines (added to a fixed, validly signed
 //! checkpoint), verifier keys, and the inclusion and consistency proof decoders and verifiers.
 //! The property is "never panics"; where a parse succeeds, the value must re-encode to exactly
@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use vaiti_log::{
-    Checkpoint, ConsistencyProof, InclusionProof, LogKey, LogSigningKey, NoteSignature,
+    Checkpoint, ConsistencyProof, InclusionProof, Leaf, LogKey, LogSigningKey, NoteSignature,
     SignedCheckpoint, SignedNote, WitnessKey, WitnessSigningKey, verify_consistency,
     verify_inclusion,
 };
@@ -42,6 +42,11 @@ fn u64_at(data: &[u8], at: usize) -> u64 {
 
 fuzz_target!(|data: &[u8]| {
     let fx = &*FIXTURE;
+
+    // Access-log leaves: one encoding each.
+    if let Ok(leaf) = Leaf::decode(data) {
+        assert_eq!(leaf.encode().as_slice(), data);
+    }
 
     // Signed notes and checkpoints.
     if let Ok(note) = SignedNote::parse(data) {
