@@ -471,3 +471,51 @@ pub mod tier {
     /// Notes the patient may also read.
     pub const SHARED: u8 = 2;
 }
+
+/// One access-log leaf as stored. Its bytes are the `vaiti-log` leaf encoding (ids, enums,
+/// hashes — never plaintext); the chart is repeated beside it so a chart's history can be read
+/// without scanning the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogLeaf {
+    /// The clinic whose log it is in.
+    pub clinic: ClinicId,
+    /// Its index: 0, 1, 2, ... with no gaps.
+    pub index: u64,
+    /// The encoded leaf.
+    pub leaf: Sealed,
+    /// Its RFC 6962 leaf hash.
+    pub leaf_hash: [u8; 32],
+    /// The chart it concerns, if any.
+    pub chart: Option<ChartId>,
+    /// When it was appended.
+    pub created_at: i64,
+}
+
+/// The hash of a complete perfect subtree of a clinic's log: leaves
+/// `[index·2^level, (index+1)·2^level)`. Written once, when the subtree completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogNode {
+    /// 0 for a leaf hash, 1 for a pair, ...
+    pub level: u8,
+    /// Its position among the subtrees of that level.
+    pub index: u64,
+    /// The hash.
+    pub hash: [u8; 32],
+}
+
+/// A signed checkpoint of a clinic's log (C2SP signed note: the log's signature and witness
+/// co-signatures).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogCheckpoint {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The tree size it commits to.
+    pub size: u64,
+    /// The signed note.
+    pub note: Sealed,
+    /// When it was stored (or last co-signed).
+    pub created_at: i64,
+}

@@ -29,7 +29,8 @@ use std::time::Duration;
 use vaiti_core::{
     Account, AccountKeys, AccountKind, AccountStatus, BranchId, Certificate, Chart, ChartId,
     ChartStateEntry, Clinic, ClinicId, DirectoryWrap, Invite, InviteId, InviteKind, InviteState,
-    KeyId, KeyWrap, ObjectId, Recipient, RecordVersion, Role, Sealed, Session, UserId, WrapScope,
+    KeyId, KeyWrap, LogCheckpoint, LogLeaf, LogNode, ObjectId, Recipient, RecordVersion, Role,
+    Sealed, Session, UserId, WrapScope,
 };
 
 use crate::{PendingLogin, PostgresStore, Result, SqliteStore, Store, StoreError, Write};
@@ -91,6 +92,9 @@ macro_rules! conformance_tests {
             clinic_isolation,
             concurrent_chart_states,
             concurrent_writers,
+            access_log,
+            access_log_checkpoints,
+            concurrent_log_appends,
         }
     };
     (@expand (tests $fixture:expr) $($check:ident),* $(,)?) => {
@@ -3440,5 +3444,235 @@ pub async fn concurrent_writers(store: Arc<dyn Store>) {
             None,
             "no session outlives its revocation"
         );
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The access log.
+
+fn log_leaf(clinic: ClinicId, index: u64, chart: Option<ChartId>) -> LogLeaf {
+    LogLeaf {
+        clinic,
+        index,
+        // Deterministic (unlike `sealed`), so a test can rebuild the leaf it expects.
+        leaf: Sealed(format!("leaf {index} of {clinic}").into_bytes()),
+        leaf_hash: [index as u8; 32],
+        chart,
+        created_at: T0 + index as i64,
+    }
+}
+
+fn node(level: u8, index: u64) -> LogNode {
+    LogNode {
+        level,
+        index,
+        hash: [level.wrapping_mul(16).wrapping_add(index as u8); 32],
+    }
+}
+
+fn append_leaf(leaf: LogLeaf, nodes: Vec<LogNode>) -> Write {
+    Write::AppendLogLeaf { leaf, nodes }
+}
+
+/// `AppendLogLeaf`: indices are dense per clinic (0, 1, 2, ... never skipping or repeating),
+/// nodes are written once, leaves and nodes read back, a chart's leaves in order.
+pub async fn access_log(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let (c, chart) = (w.clinic, w.chart.id);
+    assert_eq!(store.log_size(c).await.unwrap(), 0);
+    conflict(
+        apply1(&*store, append_leaf(log_leaf(c, 1, None), vec![])).await,
+        "a first leaf at index 1",
+    );
+    ok(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(c, 0, Some(chart)), vec![node(0, 0)]),
+        )
+        .await,
+        "leaf 0",
+    );
+    ok(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(c, 1, None), vec![node(0, 1), node(1, 0)]),
+        )
+        .await,
+        "leaf 1 completing a pair",
+    );
+    conflict(
+        apply1(&*store, append_leaf(log_leaf(c, 1, None), vec![])).await,
+        "index 1 again",
+    );
+    conflict(
+        apply1(&*store, append_leaf(log_leaf(c, 3, None), vec![])).await,
+        "skipping index 2",
+    );
+    conflict(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(c, 2, Some(chart)), vec![node(1, 0)]),
+        )
+        .await,
+        "a node written twice",
+    );
+    assert_eq!(
+        store.log_size(c).await.unwrap(),
+        2,
+        "the failed append left nothing"
+    );
+    not_found(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(c, 2, Some(new_chart_id())), vec![]),
+        )
+        .await,
+        "a leaf naming an unknown chart",
+    );
+    not_found(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(new_clinic_id(), 0, None), vec![]),
+        )
+        .await,
+        "a leaf of an unknown clinic",
+    );
+    ok(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(c, 2, Some(chart)), vec![node(0, 2)]),
+        )
+        .await,
+        "leaf 2",
+    );
+    assert_eq!(store.log_size(c).await.unwrap(), 3);
+    assert_eq!(
+        store.log_leaves(c, 0, 3).await.unwrap(),
+        vec![
+            log_leaf(c, 0, Some(chart)),
+            log_leaf(c, 1, None),
+            log_leaf(c, 2, Some(chart))
+        ]
+    );
+    assert_eq!(
+        store.log_leaves(c, 1, 2).await.unwrap(),
+        vec![log_leaf(c, 1, None)]
+    );
+    assert!(store.log_leaves(c, 3, u64::MAX).await.unwrap().is_empty());
+    assert_eq!(
+        store.chart_log_leaves(c, chart).await.unwrap(),
+        vec![log_leaf(c, 0, Some(chart)), log_leaf(c, 2, Some(chart))]
+    );
+    assert_eq!(
+        store
+            .log_nodes(c, &[(1, 0), (0, 2), (1, 1), (0, 0)])
+            .await
+            .unwrap(),
+        vec![
+            Some(node(1, 0).hash),
+            Some(node(0, 2).hash),
+            None,
+            Some(node(0, 0).hash)
+        ]
+    );
+    // Another clinic's log starts at 0 and sees nothing of this one.
+    let other = world(&*store).await;
+    assert_eq!(store.log_size(other.clinic).await.unwrap(), 0);
+    assert!(
+        store
+            .log_leaves(other.clinic, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.log_nodes(other.clinic, &[(0, 0)]).await.unwrap(),
+        vec![None]
+    );
+    ok(
+        apply1(
+            &*store,
+            append_leaf(log_leaf(other.clinic, 0, None), vec![node(0, 0)]),
+        )
+        .await,
+        "another clinic's first leaf",
+    );
+}
+
+/// `PutLogCheckpoint`: never beyond the log; the same size is replaced (co-signatures added);
+/// the latest is the largest.
+pub async fn access_log_checkpoints(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = w.clinic;
+    let checkpoint = |size: u64, note: &str| LogCheckpoint {
+        clinic: c,
+        size,
+        note: Sealed(note.as_bytes().to_vec()),
+        created_at: T0,
+    };
+    assert_eq!(store.latest_log_checkpoint(c).await.unwrap(), None);
+    ok(
+        apply1(&*store, Write::PutLogCheckpoint(checkpoint(0, "empty"))).await,
+        "the empty log's checkpoint",
+    );
+    conflict(
+        apply1(&*store, Write::PutLogCheckpoint(checkpoint(1, "ahead"))).await,
+        "a checkpoint beyond the log",
+    );
+    for i in 0..2 {
+        ok(
+            apply1(&*store, append_leaf(log_leaf(c, i, None), vec![])).await,
+            "a leaf",
+        );
+    }
+    ok(
+        apply1(&*store, Write::PutLogCheckpoint(checkpoint(2, "two"))).await,
+        "size 2",
+    );
+    ok(
+        apply1(
+            &*store,
+            Write::PutLogCheckpoint(checkpoint(2, "two, co-signed")),
+        )
+        .await,
+        "size 2 again, with a co-signature",
+    );
+    ok(
+        apply1(&*store, Write::PutLogCheckpoint(checkpoint(1, "one"))).await,
+        "an older size",
+    );
+    assert_eq!(
+        store.latest_log_checkpoint(c).await.unwrap(),
+        Some(checkpoint(2, "two, co-signed"))
+    );
+    not_found(
+        apply1(
+            &*store,
+            Write::PutLogCheckpoint(LogCheckpoint {
+                clinic: new_clinic_id(),
+                ..checkpoint(0, "x")
+            }),
+        )
+        .await,
+        "a checkpoint of an unknown clinic",
+    );
+}
+
+/// Two writers appending the same index: exactly one succeeds, and the log stays dense.
+pub async fn concurrent_log_appends(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = w.clinic;
+    for round in 0..8u64 {
+        let (a, b) = race(
+            &store,
+            vec![append_leaf(log_leaf(c, round, None), vec![])],
+            vec![append_leaf(log_leaf(c, round, None), vec![])],
+        )
+        .await;
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "round {round}: exactly one append wins ({a:?}, {b:?})"
+        );
+        assert_eq!(store.log_size(c).await.unwrap(), round + 1);
     }
 }

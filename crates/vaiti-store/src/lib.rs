@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 use vaiti_core::{
     Account, AccountKeys, AccountStatus, BranchId, Certificate, Chart, ChartId, ChartStateEntry,
-    Clinic, ClinicId, DirectoryWrap, Invite, InviteId, KeyWrap, ObjectId, Recipient, RecordVersion,
-    Sealed, Session, UserId,
+    Clinic, ClinicId, DirectoryWrap, Invite, InviteId, KeyWrap, LogCheckpoint, LogLeaf, LogNode,
+    ObjectId, Recipient, RecordVersion, Sealed, Session, UserId,
 };
 
 pub mod conformance;
@@ -172,6 +172,18 @@ pub enum Write {
     /// The next version of an object. Conflict unless `version` is one more than the object's last
     /// (or 1), and a later version keeps the object's chart and kind.
     PutRecordVersion(RecordVersion),
+    /// The next leaf of a clinic's access log and the subtree hashes it completes. Conflict unless
+    /// `leaf.index` is the clinic's current number of leaves (indices are dense, never skipping)
+    /// or if a node exists; NotFound for an unknown clinic or chart.
+    AppendLogLeaf {
+        /// The leaf.
+        leaf: LogLeaf,
+        /// The perfect subtrees the leaf completes (its own hash at level 0 included).
+        nodes: Vec<LogNode>,
+    },
+    /// A signed checkpoint, replacing one of the same size (witnesses add co-signatures).
+    /// Conflict if `size` is larger than the clinic's log.
+    PutLogCheckpoint(LogCheckpoint),
 }
 
 /// A pending OPAQUE login: the server's state between the two login round trips, kept in the
@@ -312,4 +324,20 @@ pub trait Store: Send + Sync + 'static {
         clinic: ClinicId,
         object: ObjectId,
     ) -> Result<Vec<RecordVersion>>;
+
+    /// The number of leaves in a clinic's access log.
+    async fn log_size(&self, clinic: ClinicId) -> Result<u64>;
+    /// The stored hashes of the perfect subtrees `(level, index)`, in the order asked; `None`
+    /// for one not stored (not complete yet, or missing).
+    async fn log_nodes(
+        &self,
+        clinic: ClinicId,
+        nodes: &[(u8, u64)],
+    ) -> Result<Vec<Option<[u8; 32]>>>;
+    /// The leaves with `start <= index < end`, in order.
+    async fn log_leaves(&self, clinic: ClinicId, start: u64, end: u64) -> Result<Vec<LogLeaf>>;
+    /// Every leaf concerning `chart`, in order.
+    async fn chart_log_leaves(&self, clinic: ClinicId, chart: ChartId) -> Result<Vec<LogLeaf>>;
+    /// The checkpoint of the largest size.
+    async fn latest_log_checkpoint(&self, clinic: ClinicId) -> Result<Option<LogCheckpoint>>;
 }

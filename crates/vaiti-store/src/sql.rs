@@ -21,8 +21,8 @@ use sqlx::{Database, Pool};
 use vaiti_core::{
     Account, AccountKeys, AccountKind, AccountStatus, BranchId, Certificate, Chart, ChartId,
     ChartStateEntry, Clinic, ClinicId, DirectoryWrap, IdError, Invite, InviteId, InviteKind,
-    InviteState, KeyId, KeyWrap, ObjectId, Recipient, RecordVersion, Role, Sealed, Session, UserId,
-    WrapScope,
+    InviteState, KeyId, KeyWrap, LogCheckpoint, LogLeaf, LogNode, ObjectId, Recipient,
+    RecordVersion, Role, Sealed, Session, UserId, WrapScope,
 };
 
 use crate::{PendingLogin, Result, StoreError, Write};
@@ -360,6 +360,37 @@ macro_rules! forward_store {
                 object: vaiti_core::ObjectId,
             ) -> $crate::Result<Vec<vaiti_core::RecordVersion>> {
                 self.inner.record_versions(clinic, object).await
+            }
+            async fn log_size(&self, clinic: vaiti_core::ClinicId) -> $crate::Result<u64> {
+                self.inner.log_size(clinic).await
+            }
+            async fn log_nodes(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                nodes: &[(u8, u64)],
+            ) -> $crate::Result<Vec<Option<[u8; 32]>>> {
+                self.inner.log_nodes(clinic, nodes).await
+            }
+            async fn log_leaves(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                start: u64,
+                end: u64,
+            ) -> $crate::Result<Vec<vaiti_core::LogLeaf>> {
+                self.inner.log_leaves(clinic, start, end).await
+            }
+            async fn chart_log_leaves(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                chart: vaiti_core::ChartId,
+            ) -> $crate::Result<Vec<vaiti_core::LogLeaf>> {
+                self.inner.chart_log_leaves(clinic, chart).await
+            }
+            async fn latest_log_checkpoint(
+                &self,
+                clinic: vaiti_core::ClinicId,
+            ) -> $crate::Result<Option<vaiti_core::LogCheckpoint>> {
+                self.inner.latest_log_checkpoint(clinic).await
             }
         }
     };
@@ -813,6 +844,26 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
             .await
         }
         Write::PutRecordVersion(record) => put_record_version(c, record).await,
+        Write::AppendLogLeaf { leaf, nodes } => append_log_leaf(c, leaf, nodes).await,
+        Write::PutLogCheckpoint(checkpoint) => {
+            require_clinic(c, checkpoint.clinic).await?;
+            let size = to_i64(checkpoint.size)?;
+            if size > log_size_in(c, checkpoint.clinic).await? {
+                return Err(StoreError::Conflict("checkpoint is larger than the log"));
+            }
+            c.execute(
+                "DELETE FROM log_checkpoints WHERE clinic_id = $1 AND size = $2",
+                args![checkpoint.clinic, size],
+            )
+            .await?;
+            insert(
+                c,
+                "INSERT INTO log_checkpoints (clinic_id, size, note, created_at) VALUES ($1, $2, $3, $4)",
+                args![checkpoint.clinic, size, checkpoint.note, checkpoint.created_at],
+                "checkpoint exists",
+            )
+            .await
+        }
     }
 }
 
@@ -1582,6 +1633,146 @@ where
             .await?;
         rows.iter().map(record_row).collect()
     }
+
+    pub(crate) async fn log_size(&self, clinic: ClinicId) -> Result<u64> {
+        let mut c = self.pool.acquire().await?;
+        let size = log_size_in(&mut *c, clinic).await?;
+        u64::try_from(size).map_err(|_| malformed("idx"))
+    }
+
+    pub(crate) async fn log_nodes(
+        &self,
+        clinic: ClinicId,
+        nodes: &[(u8, u64)],
+    ) -> Result<Vec<Option<[u8; 32]>>> {
+        let mut c = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(nodes.len());
+        for (level, index) in nodes {
+            let row = c
+                .fetch_optional(
+                    "SELECT hash FROM log_nodes WHERE clinic_id = $1 AND level = $2 AND idx = $3",
+                    args![clinic, i64::from(*level), to_i64(*index)?],
+                )
+                .await?;
+            out.push(row.as_ref().map(|r| hash(r, "hash")).transpose()?);
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn log_leaves(
+        &self,
+        clinic: ClinicId,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<LogLeaf>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = c
+            .fetch_all(
+                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+                args![clinic, to_i64(start)?, to_i64(end.min(i64::MAX as u64))?],
+            )
+            .await?;
+        rows.iter().map(log_leaf_row).collect()
+    }
+
+    pub(crate) async fn chart_log_leaves(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<Vec<LogLeaf>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = c
+            .fetch_all(
+                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND chart_id = $2 ORDER BY idx",
+                args![clinic, chart],
+            )
+            .await?;
+        rows.iter().map(log_leaf_row).collect()
+    }
+
+    pub(crate) async fn latest_log_checkpoint(
+        &self,
+        clinic: ClinicId,
+    ) -> Result<Option<LogCheckpoint>> {
+        let mut c = self.pool.acquire().await?;
+        let row = c
+            .fetch_optional(
+                "SELECT clinic_id, size, note, created_at FROM log_checkpoints WHERE clinic_id = $1 ORDER BY size DESC LIMIT 1",
+                args![clinic],
+            )
+            .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(LogCheckpoint {
+                    clinic: id(r, "clinic_id", ClinicId::from_slice)?,
+                    size: counter(r, "size")?,
+                    note: sealed(r, "note")?,
+                    created_at: int(r, "created_at")?,
+                })
+            })
+            .transpose()
+    }
+}
+
+/// The number of leaves of a clinic's log: one more than the highest index (an index lookup,
+/// not a count, so appends stay fast as the log grows).
+async fn log_size_in<C: Exec>(c: &mut C, clinic: ClinicId) -> Result<i64> {
+    let row = c
+        .fetch_optional(
+            "SELECT idx FROM log_leaves WHERE clinic_id = $1 ORDER BY idx DESC LIMIT 1",
+            args![clinic],
+        )
+        .await?;
+    match row {
+        Some(r) => int(&r, "idx")?
+            .checked_add(1)
+            .ok_or(StoreError::Conflict(TOO_LARGE)),
+        None => Ok(0),
+    }
+}
+
+async fn append_log_leaf<C: Exec>(c: &mut C, leaf: LogLeaf, nodes: Vec<LogNode>) -> Result<()> {
+    require_clinic(c, leaf.clinic).await?;
+    if let Some(chart) = leaf.chart {
+        require_chart(c, leaf.clinic, chart).await?;
+    }
+    let index = to_i64(leaf.index)?;
+    if index != log_size_in(c, leaf.clinic).await? {
+        return Err(StoreError::Conflict("log leaf index is not the next one"));
+    }
+    insert(
+        c,
+        "INSERT INTO log_leaves (clinic_id, idx, leaf, leaf_hash, chart_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![leaf.clinic, index, leaf.leaf, leaf.leaf_hash, leaf.chart, leaf.created_at],
+        "log leaf index is not the next one",
+    )
+    .await?;
+    for node in nodes {
+        insert(
+            c,
+            "INSERT INTO log_nodes (clinic_id, level, idx, hash) VALUES ($1, $2, $3, $4)",
+            args![
+                leaf.clinic,
+                i64::from(node.level),
+                to_i64(node.index)?,
+                node.hash
+            ],
+            "log node exists",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn log_leaf_row<R: Row>(r: &R) -> Result<LogLeaf> {
+    Ok(LogLeaf {
+        clinic: id(r, "clinic_id", ClinicId::from_slice)?,
+        index: counter(r, "idx")?,
+        leaf: sealed(r, "leaf")?,
+        leaf_hash: hash(r, "leaf_hash")?,
+        chart: opt_id(r, "chart_id", ChartId::from_slice)?,
+        created_at: int(r, "created_at")?,
+    })
 }
 
 async fn create_session_in<C: Exec>(c: &mut C, session: &Session) -> Result<()> {
