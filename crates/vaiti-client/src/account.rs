@@ -348,16 +348,30 @@ pub async fn login(
         .map_err(not_found_is_login_failed)?;
     let response = CredentialResponse::<Suite>::deserialize(challenge.response.as_bytes())
         .map_err(|_| ClientError::Protocol("malformed OPAQUE login response".into()))?;
-    // A wrong password, Secret Key or login name fails here, on the device.
-    let finish = start
-        .state
-        .finish(
-            &mut OsRng,
-            input.as_ref(),
-            response,
-            ClientLoginFinishParameters::default(),
-        )
-        .map_err(|_| ClientError::LoginFailed)?;
+    // A wrong password, Secret Key or login name fails here, on the device. The client still
+    // closes the attempt on the server (with a finalization that cannot verify), so the clinic's
+    // access log records the failed login now rather than when the pending login expires.
+    let finish = match start.state.finish(
+        &mut OsRng,
+        input.as_ref(),
+        response,
+        ClientLoginFinishParameters::default(),
+    ) {
+        Ok(finish) => finish,
+        Err(_) => {
+            let _ = api
+                .post::<_, LoggedIn>(
+                    &format!("{clinic_path}/login/finish"),
+                    &LoginFinish {
+                        login_id: challenge.login_id.clone(),
+                        finalization: sealed(vec![0u8; 64]),
+                    },
+                    &[],
+                )
+                .await;
+            return Err(ClientError::LoginFailed);
+        }
+    };
     let session: LoggedIn = api
         .post(
             &format!("{clinic_path}/login/finish"),

@@ -281,7 +281,18 @@ pub(crate) async fn create_clinic(
             created_at: now,
         })
     }));
-    state.store.apply(writes).await?;
+    crate::access_log::apply_logged(
+        &state,
+        req.id,
+        writes,
+        crate::access_log::Entry::new(
+            vaiti_log::Action::DirectoryChange,
+            vaiti_log::Purpose::Administration,
+            Some(admin),
+        )
+        .object(*admin.as_bytes()),
+    )
+    .await?;
     tracing::info!(clinic = %req.id, admin = %admin, "clinic created");
     Ok((
         StatusCode::CREATED,
@@ -411,20 +422,46 @@ pub(crate) async fn login_finish(
         .ok_or_else(login_failed)?;
     let server_login = ServerLogin::<Suite>::deserialize(&pending.state)
         .map_err(|_| ApiError::internal("corrupt pending login state"))?;
-    let finalization = CredentialFinalization::<Suite>::deserialize(req.finalization.as_bytes())
-        .map_err(|_| login_failed())?;
-    server_login
-        .finish(finalization, ServerLoginParameters::default())
-        .map_err(|_| login_failed())?;
-    let user = pending.user.ok_or_else(login_failed)?;
-    let account = state
-        .store
-        .account(clinic, user)
-        .await?
-        .ok_or_else(login_failed)?;
-    if account.status != AccountStatus::Active {
+    // Every failure below is one answer to the client, and one leaf in the clinic's log naming
+    // the account tried (if the name has one) — never the name typed.
+    let proven = CredentialFinalization::<Suite>::deserialize(req.finalization.as_bytes())
+        .ok()
+        .and_then(|f| {
+            server_login
+                .finish(f, ServerLoginParameters::default())
+                .ok()
+        })
+        .is_some();
+    let account = match pending.user {
+        Some(user) if proven => state.store.account(clinic, user).await?,
+        _ => None,
+    };
+    let Some(account) = account.filter(|a| a.status == AccountStatus::Active) else {
+        crate::access_log::apply_logged(
+            &state,
+            clinic,
+            Vec::new(),
+            crate::access_log::Entry::new(
+                vaiti_log::Action::LoginFailed,
+                vaiti_log::Purpose::None,
+                pending.user,
+            ),
+        )
+        .await?;
         return Err(login_failed());
-    }
+    };
+    let user = account.id;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        Vec::new(),
+        crate::access_log::Entry::new(
+            vaiti_log::Action::Login,
+            vaiti_log::Purpose::None,
+            Some(user),
+        ),
+    )
+    .await?;
     let mut token = [0u8; 32];
     getrandom::fill(&mut token)
         .map_err(|_| ApiError::internal("OS random number generator failed"))?;
@@ -620,15 +657,23 @@ pub(crate) async fn change_password(
     let record = ServerRegistration::<Suite>::finish(upload)
         .serialize()
         .to_vec();
-    state
-        .store
-        .apply(vec![Write::UpdateCredentials {
+    crate::access_log::apply_logged(
+        &state,
+        caller.session.clinic,
+        vec![Write::UpdateCredentials {
             clinic: caller.session.clinic,
             user: caller.session.user,
             opaque_record: record,
             wrapped_account_key: req.wrapped_account_key,
-        }])
-        .await?;
+        }],
+        crate::access_log::Entry::new(
+            vaiti_log::Action::DirectoryChange,
+            vaiti_log::Purpose::None,
+            Some(caller.session.user),
+        )
+        .object(*caller.session.user.as_bytes()),
+    )
+    .await?;
     tracing::info!(clinic = %caller.session.clinic, user = %caller.session.user, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }

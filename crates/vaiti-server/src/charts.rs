@@ -334,6 +334,7 @@ pub(crate) async fn create_chart(
         ));
     }
     let now = state.now();
+    let state_hash = req.state.hash.0.clone();
     let mut writes = vec![
         Write::CreateChart(Chart {
             clinic,
@@ -354,7 +355,19 @@ pub(crate) async fn create_chart(
         }),
     ];
     writes.extend(wrap_writes(clinic, &caller, req.wraps, now));
-    state.store.apply(writes).await?;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        writes,
+        crate::access_log::Entry::new(
+            vaiti_log::Action::ChartStateChange,
+            vaiti_log::Purpose::Administration,
+            Some(caller.session.user),
+        )
+        .chart(req.chart)
+        .detail(&[&state_hash]),
+    )
+    .await?;
     tracing::info!(clinic = %clinic, chart = %req.chart, by = %caller.session.user, "chart created");
     Ok(StatusCode::CREATED)
 }
@@ -430,6 +443,25 @@ pub(crate) async fn list_charts(
             });
         }
     }
+    // A listing is one leaf (it reads search cards or the caller's own caseload, never notes):
+    // listing 200 patients is not 200 chart openings.
+    let mut entry = crate::access_log::Entry::new(
+        vaiti_log::Action::IdentityRead,
+        if query.branch.is_some() {
+            vaiti_log::Purpose::Administration
+        } else {
+            vaiti_log::Purpose::Treatment
+        },
+        Some(user),
+    );
+    if let Some(branch) = query.branch {
+        entry = entry.object(*branch.as_bytes());
+    }
+    let ids: Vec<&[u8]> = charts
+        .iter()
+        .map(|c| c.chart.id.as_bytes().as_slice())
+        .collect();
+    crate::access_log::apply_logged(&state, clinic, Vec::new(), entry.detail(&ids)).await?;
     Ok(axum::Json(ChartList { charts }))
 }
 
@@ -543,6 +575,35 @@ pub(crate) async fn chart_view(
         }
         Access::Directory => Vec::new(),
     };
+    // Opening a chart is logged: a key release when case keys are handed over (its notes can be
+    // read), an identity read otherwise (front desk, or a member without case keys yet).
+    let releases_keys = wraps
+        .iter()
+        .any(|w| matches!(w.scope, WrapScope::Case { .. }));
+    let mut detail: Vec<&[u8]> = Vec::new();
+    for w in &wraps {
+        detail.push(w.wrap.as_bytes());
+    }
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        Vec::new(),
+        crate::access_log::Entry::new(
+            if releases_keys {
+                vaiti_log::Action::KeyRelease
+            } else {
+                vaiti_log::Action::IdentityRead
+            },
+            match access {
+                Access::Directory => vaiti_log::Purpose::Administration,
+                Access::CareTeam | Access::Patient => vaiti_log::Purpose::Treatment,
+            },
+            Some(caller.session.user),
+        )
+        .chart(chart)
+        .detail(&detail),
+    )
+    .await?;
     Ok(axum::Json(ChartView {
         chart: row,
         states,
@@ -614,9 +675,20 @@ pub(crate) async fn append_state(
     }
     check_chart_wraps(&req.wraps, chart, &parsed)?;
     let now = state.now();
+    let entry = crate::access_log::Entry::new(
+        vaiti_log::Action::ChartStateChange,
+        if access == Access::CareTeam {
+            vaiti_log::Purpose::Treatment
+        } else {
+            vaiti_log::Purpose::Administration
+        },
+        Some(caller.session.user),
+    )
+    .chart(chart)
+    .detail(&[req.state.hash.as_bytes()]);
     let mut writes = vec![state_write(clinic, chart, &caller, req.state, now)?];
     writes.extend(wrap_writes(clinic, &caller, req.wraps, now));
-    state.store.apply(writes).await?;
+    crate::access_log::apply_logged(&state, clinic, writes, entry).await?;
     tracing::info!(clinic = %clinic, chart = %chart, by = %caller.session.user, "chart state appended");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -655,10 +727,18 @@ pub(crate) async fn put_wraps(
     }
     check_chart_wraps(&req.wraps, chart, &latest)?;
     let now = state.now();
-    state
-        .store
-        .apply(wrap_writes(clinic, &caller, req.wraps, now).collect())
-        .await?;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        wrap_writes(clinic, &caller, req.wraps, now).collect(),
+        crate::access_log::Entry::new(
+            vaiti_log::Action::AdminAction,
+            vaiti_log::Purpose::Treatment,
+            Some(caller.session.user),
+        )
+        .chart(chart),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -722,10 +802,25 @@ pub(crate) async fn put_record(
         }
         _ => return Err(ApiError::bad_request("unknown record kind")),
     }
-    state
-        .store
-        .apply(vec![record_write(clinic, chart, &caller, req)?])
-        .await?;
+    let entry = crate::access_log::Entry::new(
+        vaiti_log::Action::RecordWrite,
+        if access == Access::Directory {
+            vaiti_log::Purpose::Administration
+        } else {
+            vaiti_log::Purpose::Treatment
+        },
+        Some(caller.session.user),
+    )
+    .chart(chart)
+    .object(*req.object.as_bytes())
+    .detail(&[req.envelope.as_bytes(), req.signature.as_bytes()]);
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        vec![record_write(clinic, chart, &caller, req)?],
+        entry,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -177,7 +177,18 @@ pub(crate) async fn create_branch(
             created_at: now,
         })
     }));
-    state.store.apply(writes).await?;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        writes,
+        crate::access_log::Entry::new(
+            vaiti_log::Action::DirectoryChange,
+            vaiti_log::Purpose::Administration,
+            Some(caller.session.user),
+        )
+        .object(*branch.as_bytes()),
+    )
+    .await?;
     tracing::info!(clinic = %clinic, branch = %branch, admin = %caller.session.user, "branch created");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -251,9 +262,17 @@ pub(crate) async fn renew_certificate(
     {
         return Err(ApiError::bad_request("the certificate is malformed"));
     }
-    state
-        .store
-        .apply(vec![Write::PutCertificate(Certificate {
+    let entry = crate::access_log::Entry::new(
+        vaiti_log::Action::DirectoryChange,
+        vaiti_log::Purpose::Administration,
+        Some(caller.session.user),
+    )
+    .object(*req.user.as_bytes())
+    .detail(&[req.certificate.body.as_bytes()]);
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        vec![Write::PutCertificate(Certificate {
             clinic,
             user: req.user,
             serial: req.serial,
@@ -262,8 +281,10 @@ pub(crate) async fn renew_certificate(
             issuer_key: req.certificate.issuer_key,
             expires_at: req.certificate.expires_at,
             revoked_at: None,
-        })])
-        .await?;
+        })],
+        entry,
+    )
+    .await?;
     tracing::info!(clinic = %clinic, user = %req.user, serial = req.serial, by = %caller.session.user, "certificate renewed");
     Ok(StatusCode::NO_CONTENT)
 }

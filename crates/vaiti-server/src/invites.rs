@@ -142,9 +142,10 @@ pub(crate) async fn create_invite(
             }
         }
     }
-    state
-        .store
-        .apply(vec![Write::CreateInvite(Invite {
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        vec![Write::CreateInvite(Invite {
             clinic,
             id: invite.invite,
             kind: invite.kind,
@@ -157,8 +158,15 @@ pub(crate) async fn create_invite(
             invitee: None,
             binding: None,
             created_at: now,
-        })])
-        .await?;
+        })],
+        crate::access_log::Entry::new(
+            vaiti_log::Action::AdminAction,
+            vaiti_log::Purpose::Administration,
+            Some(caller.session.user),
+        )
+        .object(*invite.invite.as_bytes()),
+    )
+    .await?;
     tracing::info!(clinic = %clinic, invite = %invite.invite, inviter = %caller.session.user, "invite created");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -320,9 +328,10 @@ pub(crate) async fn signup(
         AccountKind::Staff => (body.roles, body.branches),
         AccountKind::Patient => (Vec::new(), Vec::new()),
     };
-    state
-        .store
-        .apply(vec![
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        vec![
             Write::CreateAccount {
                 account: Account {
                     clinic,
@@ -345,14 +354,22 @@ pub(crate) async fn signup(
                 binding: Sealed(stored_binding),
                 now,
             },
-        ])
-        .await
-        .map_err(|e| match e {
-            vaiti_store::StoreError::Conflict(_) => {
-                conflict("the invite was used meanwhile, or this login is taken")
-            }
-            other => other.into(),
-        })?;
+        ],
+        crate::access_log::Entry::new(
+            vaiti_log::Action::DirectoryChange,
+            vaiti_log::Purpose::None,
+            Some(req.user),
+        )
+        .object(*req.invite.as_bytes()),
+    )
+    .await
+    .map_err(|e| {
+        if e.status() == StatusCode::CONFLICT {
+            conflict("the invite was used meanwhile, or this login is taken")
+        } else {
+            e
+        }
+    })?;
     tracing::info!(clinic = %clinic, invite = %req.invite, user = %req.user, "invite bound");
     Ok((StatusCode::CREATED, axum::Json(SignedUp { user: req.user })))
 }
@@ -493,7 +510,16 @@ pub(crate) async fn complete_invite(
         })
     }));
     writes.push(Write::CompleteInvite { clinic, id });
-    state.store.apply(writes).await?;
+    let mut entry = crate::access_log::Entry::new(
+        vaiti_log::Action::DirectoryChange,
+        vaiti_log::Purpose::Administration,
+        Some(caller.session.user),
+    )
+    .object(*id.as_bytes());
+    if let Some(chart) = invite.chart {
+        entry = entry.chart(chart);
+    }
+    crate::access_log::apply_logged(&state, clinic, writes, entry).await?;
     tracing::info!(clinic = %clinic, invite = %id, user = %invitee, "invite completed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -537,7 +563,18 @@ pub(crate) async fn revoke_invite(
     if writes.is_empty() {
         return Err(conflict("nothing left to revoke"));
     }
-    state.store.apply(writes).await?;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        writes,
+        crate::access_log::Entry::new(
+            vaiti_log::Action::AdminAction,
+            vaiti_log::Purpose::Administration,
+            Some(caller.session.user),
+        )
+        .object(*id.as_bytes()),
+    )
+    .await?;
     tracing::info!(clinic = %clinic, invite = %id, account = req.revoke_account, "invite revoked");
     Ok(StatusCode::NO_CONTENT)
 }

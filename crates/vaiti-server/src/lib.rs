@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+mod access_log;
 mod auth;
 mod charts;
 pub mod config;

@@ -1,0 +1,218 @@
+//! The access log as the server writes it today: every action of a small clinic day is a leaf,
+//! the leaves decode, each chart's leaves chain to their predecessor, and the subtree hashes the
+//! store keeps agree with a tree recomputed from every leaf.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::sync::Arc;
+
+use sha2::Digest as _;
+use vaiti_client::account::{NewClinic, create_clinic, login};
+use vaiti_client::admin::create_branch;
+use vaiti_client::api::Api;
+use vaiti_client::chart::{PatientDetails, add_note, add_patient, list_notes, show_patient};
+use vaiti_client::invite::{NewMember, complete_invites, invite_staff, signup};
+use vaiti_client::session::Session;
+use vaiti_core::Role;
+use vaiti_crypto::Tier;
+use vaiti_log::{Action, Frontier, Leaf};
+use vaiti_store::Store;
+
+const TOKEN: &str = "operator-token-operator-token-operator-token";
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn a_clinic_day_leaves_a_consistent_log() {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).unwrap();
+    let dir = std::env::temp_dir().join(format!("vaiti-log-test-{}", u64::from_le_bytes(r)));
+    let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
+    let state = vaiti_server::AppState::new(
+        store.clone(),
+        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
+        vaiti_server::system_clock(),
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, vaiti_server::router(state))
+            .await
+            .unwrap()
+    });
+
+    let created = create_clinic(
+        &Api::new(&url).unwrap(),
+        &NewClinic {
+            name: "Loki",
+            admin_email: "admin@loki.example",
+            admin_name: None,
+            escrow_threshold: 2,
+            escrow_shares: 2,
+            password: "admin password 1",
+            creation_token: TOKEN,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    let clinic = created.clinic;
+    let mut admin_api = Api::new(&url).unwrap();
+    let admin = login(
+        &mut admin_api,
+        clinic,
+        "admin@loki.example",
+        &created.secret_key,
+        "admin password 1",
+    )
+    .await
+    .unwrap();
+    create_branch(&admin_api, &admin, "Oulu", now())
+        .await
+        .unwrap();
+    let s = Session::open(&admin_api, &admin, now()).await.unwrap();
+    let inv = invite_staff(
+        &s,
+        "t@loki.example",
+        &[Role::Therapist],
+        &["Oulu".into()],
+        3600,
+    )
+    .await
+    .unwrap();
+    let t = signup(
+        &Api::new(&url).unwrap(),
+        &NewMember {
+            code: &inv.code,
+            email: None,
+            display_name: None,
+            password: "therapist password",
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    complete_invites(&s).await.unwrap();
+    let s = Session::open(&admin_api, &admin, now()).await.unwrap();
+    let chart = add_patient(
+        &s,
+        "Oulu",
+        PatientDetails {
+            name: "Liisa Loki".into(),
+            ..Default::default()
+        },
+        &["t@loki.example".into()],
+    )
+    .await
+    .unwrap();
+    // A failed login: logged without the name typed.
+    let mut wrong = Api::new(&url).unwrap();
+    assert!(
+        login(
+            &mut wrong,
+            clinic,
+            "t@loki.example",
+            &t.secret_key,
+            "not it"
+        )
+        .await
+        .is_err()
+    );
+    let mut t_api = Api::new(&url).unwrap();
+    let therapist = login(
+        &mut t_api,
+        clinic,
+        "t@loki.example",
+        &t.secret_key,
+        "therapist password",
+    )
+    .await
+    .unwrap();
+    let st = Session::open(&t_api, &therapist, now()).await.unwrap();
+    add_note(&st, chart, Tier::Team, "Istunto", "Teksti.")
+        .await
+        .unwrap();
+    list_notes(&st, chart).await.unwrap();
+    show_patient(&s, chart).await.unwrap();
+
+    let clinic_id = vaiti_core::ClinicId::from_bytes(clinic.to_bytes());
+    let size = store.log_size(clinic_id).await.unwrap();
+    let leaves = store.log_leaves(clinic_id, 0, size).await.unwrap();
+    assert_eq!(leaves.len() as u64, size);
+    let decoded: Vec<Leaf> = leaves
+        .iter()
+        .map(|l| Leaf::decode(l.leaf.as_bytes()).unwrap())
+        .collect();
+    for (stored, leaf) in leaves.iter().zip(&decoded) {
+        assert_eq!(stored.leaf_hash, leaf.hash());
+        assert_eq!(leaf.clinic, clinic.to_bytes());
+    }
+    let actions: Vec<Action> = decoded.iter().map(|l| l.action).collect();
+    for expected in [
+        Action::DirectoryChange, // clinic, branch, sign-up, join
+        Action::Login,
+        Action::LoginFailed,
+        Action::AdminAction, // the invite
+        Action::ChartStateChange,
+        Action::RecordWrite,
+        Action::KeyRelease,
+        Action::IdentityRead,
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "no {expected:?} in {actions:?}"
+        );
+    }
+    let failed = decoded
+        .iter()
+        .find(|l| l.action == Action::LoginFailed)
+        .unwrap();
+    assert_eq!(failed.actor, therapist.account.id.as_bytes().to_owned());
+
+    // The chart's leaves chain: each names the previous one of the same chart.
+    let chart_bytes = *chart.as_bytes();
+    let chart_leaves = store.chart_log_leaves(clinic_id, chart).await.unwrap();
+    assert!(
+        chart_leaves.len() >= 4,
+        "created, note written, opened twice"
+    );
+    let mut previous = None;
+    for stored in &chart_leaves {
+        let leaf = Leaf::decode(stored.leaf.as_bytes()).unwrap();
+        assert_eq!(leaf.chart, chart_bytes);
+        assert_eq!(
+            leaf.chart_previous.map(|p| (p.index, p.hash)),
+            previous,
+            "leaf {} names its chart's previous leaf",
+            stored.index
+        );
+        previous = Some((stored.index, stored.leaf_hash));
+    }
+
+    // The stored subtree hashes agree with a tree recomputed from every leaf.
+    let hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.leaf_hash).collect();
+    let recomputed = vaiti_log::tree::root_from_leaf_hashes(&hashes);
+    let ids: Vec<(u8, u64)> = Frontier::peak_ids(size)
+        .iter()
+        .map(|n| (n.level, n.index))
+        .collect();
+    let peaks: Vec<[u8; 32]> = store
+        .log_nodes(clinic_id, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(
+        Frontier::from_peaks(size, peaks).unwrap().root(),
+        recomputed
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
