@@ -136,6 +136,12 @@ async fn a_clinic_day_leaves_a_consistent_log() {
     .await
     .unwrap();
     let st = Session::open(&t_api, &therapist, now()).await.unwrap();
+    let path = format!(
+        "/clinics/{}/log",
+        vaiti_core::ClinicId::from_bytes(clinic.to_bytes())
+    );
+    let early: vaiti_core::api::LogCheckpointView =
+        t_api.get(&format!("{path}/checkpoint")).await.unwrap();
     add_note(&st, chart, Tier::Team, "Istunto", "Teksti.")
         .await
         .unwrap();
@@ -213,6 +219,45 @@ async fn a_clinic_day_leaves_a_consistent_log() {
     assert_eq!(
         Frontier::from_peaks(size, peaks).unwrap().root(),
         recomputed
+    );
+
+    // The signed checkpoint commits to that root, under the log's key; proofs verify against it.
+    let view: vaiti_core::api::LogCheckpointView =
+        t_api.get(&format!("{path}/checkpoint")).await.unwrap();
+    let log_key = vaiti_log::LogKey::from_vkey(&view.log_key).unwrap();
+    let signed = vaiti_log::SignedCheckpoint::verify(view.checkpoint.as_bytes(), &log_key).unwrap();
+    assert_eq!(signed.checkpoint().size(), size);
+    assert_eq!(view.size, size);
+    assert_eq!(*signed.checkpoint().root(), recomputed);
+    for stored in &chart_leaves {
+        let proof: vaiti_core::api::LogProof = t_api
+            .get(&format!(
+                "{path}/inclusion?index={}&size={size}",
+                stored.index
+            ))
+            .await
+            .unwrap();
+        let proof =
+            vaiti_log::InclusionProof::from_bytes(stored.index, size, proof.proof.as_bytes())
+                .unwrap();
+        proof.verify(&stored.leaf_hash, &recomputed).unwrap();
+        assert!(proof.verify(&[0; 32], &recomputed).is_err());
+    }
+    let old = vaiti_log::SignedCheckpoint::verify(early.checkpoint.as_bytes(), &log_key).unwrap();
+    assert!(early.size < size);
+    let proof: vaiti_core::api::LogProof = t_api
+        .get(&format!("{path}/consistency?from={}&to={size}", early.size))
+        .await
+        .unwrap();
+    let proof =
+        vaiti_log::ConsistencyProof::from_bytes(early.size, size, proof.proof.as_bytes()).unwrap();
+    proof.verify(old.checkpoint().root(), &recomputed).unwrap();
+    // A leaf edited in the database no longer matches the signed root.
+    let mut edited = hashes.clone();
+    edited[1][0] ^= 1;
+    assert_ne!(
+        vaiti_log::tree::root_from_leaf_hashes(&edited),
+        *signed.checkpoint().root()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -456,3 +456,24 @@ pub struct RenewCertificate {
     /// The certificate.
     pub certificate: NewCertificate,
 }
+
+/// `GET /api/v1/clinics/{clinic}/log/checkpoint`: the newest signed checkpoint of the clinic's
+/// access log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogCheckpointView {
+    /// The tree size it commits to.
+    pub size: u64,
+    /// The C2SP signed note (checkpoint and signatures), as text.
+    pub checkpoint: String,
+    /// The log's verifier key (C2SP `name+keyid+base64`), to be listed in the clinic manifest.
+    pub log_key: String,
+}
+
+/// An inclusion or consistency proof: the concatenated 32-byte hashes (RFC 9162).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogProof {
+    /// The proof's hashes.
+    pub proof: Sealed,
+}

@@ -167,3 +167,183 @@ pub(crate) async fn apply_logged(
         "the access log stayed busy; the action was not taken",
     ))
 }
+
+// ---- Checkpoints and proofs ----
+
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use vaiti_core::api::{LogCheckpointView, LogProof};
+use vaiti_log::{Checkpoint, ConsistencyPlan, InclusionPlan, LogSigningKey, NodeId};
+
+use crate::auth::Caller;
+use crate::error::ErrorBody;
+
+/// The log's origin (its key name): one log per clinic.
+fn origin(clinic: ClinicId) -> String {
+    format!("vaiti.log/{clinic}")
+}
+
+/// The clinic's log signing key: a server secret made on first use. The log is the server's
+/// promise; clients and witnesses hold it to it.
+async fn signing_key(state: &AppState, clinic: ClinicId) -> Result<LogSigningKey, ApiError> {
+    let mut fresh = [0u8; 32];
+    getrandom::fill(&mut fresh)
+        .map_err(|_| ApiError::internal("OS random number generator failed"))?;
+    let seed = state
+        .store
+        .init_server_secret(&format!("log-signing-key/{clinic}"), &fresh)
+        .await?;
+    let seed: [u8; 32] = seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| ApiError::internal("a log signing key has the wrong length"))?;
+    LogSigningKey::from_seed(&origin(clinic), &seed).map_err(log_error)
+}
+
+async fn hashes(
+    state: &AppState,
+    clinic: ClinicId,
+    nodes: &[NodeId],
+) -> Result<Vec<[u8; 32]>, ApiError> {
+    let ids: Vec<(u8, u64)> = nodes.iter().map(|n| (n.level, n.index)).collect();
+    let found: Option<Vec<[u8; 32]>> = state
+        .store
+        .log_nodes(clinic, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    found.ok_or_else(|| ApiError::internal("the access log is missing a subtree"))
+}
+
+/// The newest checkpoint, signing one for the current size if the stored one is older.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/log/checkpoint",
+    tag = "log",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The newest signed checkpoint and the log's key.", body = LogCheckpointView),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<LogCheckpointView>, ApiError> {
+    let clinic = caller.session.clinic;
+    let key = signing_key(&state, clinic).await?;
+    let size = state.store.log_size(clinic).await?;
+    let stored = state.store.latest_log_checkpoint(clinic).await?;
+    let (size, note) = match stored {
+        Some(c) if c.size >= size => (c.size, c.note.0),
+        _ => {
+            let peaks = hashes(&state, clinic, &Frontier::peak_ids(size)).await?;
+            let root = Frontier::from_peaks(size, peaks).map_err(log_error)?.root();
+            let checkpoint = Checkpoint::new(&origin(clinic), size, root).map_err(log_error)?;
+            let note = key.sign(&checkpoint).map_err(log_error)?.to_bytes();
+            state
+                .store
+                .apply(vec![Write::PutLogCheckpoint(vaiti_core::LogCheckpoint {
+                    clinic,
+                    size,
+                    note: Sealed(note.clone()),
+                    created_at: state.now(),
+                })])
+                .await?;
+            (size, note)
+        }
+    };
+    Ok(axum::Json(LogCheckpointView {
+        size,
+        checkpoint: String::from_utf8(note)
+            .map_err(|_| ApiError::internal("a stored checkpoint is not text"))?,
+        log_key: key.log_key().to_vkey(),
+    }))
+}
+
+/// Parameters of `GET /log/inclusion`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct InclusionQuery {
+    /// The leaf's index.
+    index: u64,
+    /// The tree size (of a checkpoint the client holds).
+    size: u64,
+}
+
+/// An inclusion proof of leaf `index` in the tree of `size`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/log/inclusion",
+    tag = "log",
+    params(("clinic" = ClinicId, Path, description = "The clinic."), InclusionQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The proof.", body = LogProof),
+        (status = 400, description = "`bad_request`: the index is not in a tree of that size.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn inclusion(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<InclusionQuery>,
+) -> Result<axum::Json<LogProof>, ApiError> {
+    let clinic = caller.session.clinic;
+    if q.size > state.store.log_size(clinic).await? {
+        return Err(ApiError::bad_request("the log is not that large"));
+    }
+    let plan = InclusionPlan::new(q.index, q.size)
+        .map_err(|_| ApiError::bad_request("the index is not in a tree of that size"))?;
+    let found = hashes(&state, clinic, plan.nodes()).await?;
+    let proof = plan.assemble(&found).map_err(log_error)?;
+    Ok(axum::Json(LogProof {
+        proof: Sealed(proof.to_bytes()),
+    }))
+}
+
+/// Parameters of `GET /log/consistency`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ConsistencyQuery {
+    /// The older size (of the checkpoint the client holds).
+    from: u64,
+    /// The newer size.
+    to: u64,
+}
+
+/// A consistency proof from the tree of `from` leaves to the tree of `to`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/log/consistency",
+    tag = "log",
+    params(("clinic" = ClinicId, Path, description = "The clinic."), ConsistencyQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The proof.", body = LogProof),
+        (status = 400, description = "`bad_request`: not 0 < from ≤ to ≤ the log's size.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn consistency(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<axum::Json<LogProof>, ApiError> {
+    let clinic = caller.session.clinic;
+    if q.to > state.store.log_size(clinic).await? {
+        return Err(ApiError::bad_request("the log is not that large"));
+    }
+    let plan = ConsistencyPlan::new(q.from, q.to)
+        .map_err(|_| ApiError::bad_request("not 0 < from ≤ to"))?;
+    let found = hashes(&state, clinic, plan.nodes()).await?;
+    let proof = plan.assemble(&found).map_err(log_error)?;
+    Ok(axum::Json(LogProof {
+        proof: Sealed(proof.to_bytes()),
+    }))
+}

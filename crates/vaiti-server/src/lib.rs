@@ -102,6 +102,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/clinics/{clinic}/objects/{object}",
             get(charts::object_location),
+        )
+        .route(
+            "/clinics/{clinic}/log/checkpoint",
+            get(access_log::checkpoint),
+        )
+        .route(
+            "/clinics/{clinic}/log/inclusion",
+            get(access_log::inclusion),
+        )
+        .route(
+            "/clinics/{clinic}/log/consistency",
+            get(access_log::consistency),
         );
     Router::new()
         .nest("/api/v1", api)

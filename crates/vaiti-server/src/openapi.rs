@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::auth::{self, CLINIC_CREATION_HEADER};
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{charts, directory, invites};
+use crate::{access_log, charts, directory, invites};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -39,6 +39,9 @@ use crate::{charts, directory, invites};
         charts::put_wraps,
         charts::put_record,
         charts::object_location,
+        access_log::checkpoint,
+        access_log::inclusion,
+        access_log::consistency,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes),
@@ -49,6 +52,7 @@ use crate::{charts, directory, invites};
         (name = "directory", description = "The signed manifest, certificates, key wraps and branches."),
         (name = "invites", description = "Staff and patient invites, sign-up and completing a join."),
         (name = "charts", description = "Charts, their signed state, key wraps, identity records and notes."),
+        (name = "log", description = "The clinic's access log: signed checkpoints and proofs."),
     )
 )]
 struct ApiDoc;

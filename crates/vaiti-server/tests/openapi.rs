@@ -46,6 +46,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/wraps"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/records"),
     ("get", "/api/v1/clinics/{clinic}/objects/{object}"),
+    ("get", "/api/v1/clinics/{clinic}/log/checkpoint"),
+    ("get", "/api/v1/clinics/{clinic}/log/inclusion"),
+    ("get", "/api/v1/clinics/{clinic}/log/consistency"),
 ];
 
 fn committed_path() -> PathBuf {
