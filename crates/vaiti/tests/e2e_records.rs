@@ -255,6 +255,25 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     failure(&patient.run(&["note", "show", &team_note], ""));
     assert_eq!(patient.ok(&["patient", "list"])[0]["chart"], chart.as_str());
 
+    // The patient loses their Secret Key: the care team re-invites them, and the new account
+    // replaces the old one, which can no longer log in.
+    let reinvite = t1.ok(&["patient", "invite", &chart]);
+    let patient_again = User::new(dir, "patient-new-device");
+    json(&patient_again.signup(&url, &s(&reinvite["code"]), None));
+    assert_eq!(
+        t1.ok(&["sync"])["completed_joins"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    failure(&patient.run(&["note", "list", &chart], ""));
+    assert_eq!(
+        patient_again.ok(&["note", "show", &shared_note])["text"],
+        "Homework: sleep diary.\n"
+    );
+    let patient = patient_again;
+
     // Removal: t2 leaves the care team; notes after that use a new epoch t2 never gets.
     t1.ok(&[
         "care-team",
@@ -356,7 +375,7 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
 
     // Revoking an account: it can no longer log in.
     let list = t1.ok(&["invite", "list"]);
-    let patient_invite = s(&list[0]["invite"]);
+    let patient_invite = s(&list.as_array().unwrap().last().unwrap()["invite"]);
     t1.ok(&["invite", "revoke", &patient_invite, "--account"]);
     failure(&patient.run(&["note", "list", &chart], ""));
 
