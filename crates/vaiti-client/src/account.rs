@@ -215,6 +215,7 @@ pub async fn create_clinic(api: &Api, req: &NewClinic<'_>) -> Result<CreatedClin
         escrow_shares: req.escrow_shares,
         branches: Vec::new(),
         created_at: req.now,
+        log_key: None,
     };
     let (manifest_bytes, manifest_signature) = manifest.sign(&root)?;
     let certificate = CertificateV1 {

@@ -253,3 +253,46 @@ pub async fn renew_certificates(
     }
     Ok(renewed)
 }
+
+/// The access log's origin for a clinic, as the server names it.
+pub fn log_origin(clinic: vaiti_core::ClinicId) -> String {
+    format!("vaiti.log/{clinic}")
+}
+
+/// On an admin's sync: if the manifest names no access-log key yet, adopt the one the server
+/// signs the clinic's log with (its origin must be this clinic's) in a new root-signed manifest
+/// version. From then on every client checks the log's checkpoints against it. Returns whether
+/// the manifest changed.
+pub async fn adopt_log_key(s: &crate::session::Session<'_>) -> Result<bool, ClientError> {
+    if s.manifest.log_key.is_some() || !s.myself()?.has_role(vaiti_core::Role::Admin) {
+        return Ok(false);
+    }
+    let view: vaiti_core::api::LogCheckpointView = s
+        .api
+        .get(&format!("{}/log/checkpoint", clinic_path(s.me)))
+        .await?;
+    let key = vaiti_log::LogKey::from_vkey(&view.log_key)
+        .map_err(|_| ClientError::Protocol("the server's access-log key is malformed".into()))?;
+    if key.name() != log_origin(s.me.account.clinic) {
+        return Err(ClientError::Protocol(
+            "the server's access-log key is for another log".into(),
+        ));
+    }
+    let (root, manifest) = unwrap_root(s.api, s.me, s.now).await?;
+    let mut next = manifest.clone();
+    next.manifest_version = manifest.manifest_version + 1;
+    next.created_at = s.now;
+    next.log_key = Some(view.log_key);
+    let (bytes, signature) = next.sign(&root)?;
+    s.api
+        .post_no_content(
+            &format!("{}/manifest", clinic_path(s.me)),
+            &vaiti_core::api::UpdateManifest {
+                expected_manifest_version: manifest.manifest_version,
+                manifest: Sealed(bytes),
+                manifest_signature: Sealed(signature.to_bytes().to_vec()),
+            },
+        )
+        .await?;
+    Ok(true)
+}

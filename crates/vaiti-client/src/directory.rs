@@ -52,6 +52,11 @@ pub struct ManifestV1 {
     pub branches: Vec<BranchEntry>,
     /// When this manifest version was made.
     pub created_at: i64,
+    /// The access log's verifier key (C2SP `name+keyid+base64`), once an admin's client has
+    /// adopted the key the server signs the clinic's log with. From then on every client checks
+    /// the log's checkpoints against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_key: Option<String>,
 }
 
 impl ManifestV1 {

@@ -39,6 +39,9 @@ pub struct Seen {
     pub charts: BTreeMap<ChartId, ChartSeen>,
     /// Per record: the newest version.
     pub objects: BTreeMap<ObjectId, u64>,
+    /// The newest access-log checkpoint accepted: its size and root (hex).
+    #[serde(default)]
+    pub log: Option<(u64, String)>,
 }
 
 fn rolled_back(what: &str) -> ClientError {

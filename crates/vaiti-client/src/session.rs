@@ -211,6 +211,9 @@ impl<'a> Session<'a> {
             .filter(|(_, m)| now < m.valid_until)
             .map(|(u, m)| (*u, m.clone()))
             .collect();
+        if let Some(vkey) = &manifest.log_key {
+            check_log(api, me, vkey, &mut seen).await?;
+        }
         let session = Session {
             api,
             me,
@@ -455,6 +458,54 @@ impl<'a> Session<'a> {
             epoch: Epoch(0),
         }
     }
+}
+
+/// Checks the clinic's newest access-log checkpoint: signed by the log key the manifest names,
+/// and — against the last one this device accepted — never smaller, never a different tree of
+/// the same size, and proven consistent (an append-only history). Then remembers it.
+async fn check_log(
+    api: &Api,
+    me: &Unlocked,
+    vkey: &str,
+    seen: &mut Seen,
+) -> Result<(), ClientError> {
+    let bad = |what: &str| ClientError::Protocol(format!("the access log: {what}"));
+    let key = vaiti_log::LogKey::from_vkey(vkey)
+        .map_err(|_| bad("the manifest's log key is malformed"))?;
+    let path = format!("{}/log", me.clinic_path());
+    let view: vaiti_core::api::LogCheckpointView = api.get(&format!("{path}/checkpoint")).await?;
+    let signed = vaiti_log::SignedCheckpoint::verify(view.checkpoint.as_bytes(), &key)
+        .map_err(|_| bad("the checkpoint is not signed by the clinic's log key"))?;
+    let checkpoint = signed.checkpoint();
+    let (size, root) = (checkpoint.size(), *checkpoint.root());
+    if let Some((old_size, old_root)) = seen.log.clone() {
+        let old_root: [u8; 32] = hex::decode(&old_root)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad("the local cache is damaged"))?;
+        if size < old_size {
+            return Err(bad(
+                "the server shows an older, shorter log than this device has seen (a rollback)",
+            ));
+        }
+        if size == old_size && root != old_root {
+            return Err(bad(
+                "the server shows a different log than this device has seen (a fork)",
+            ));
+        }
+        if size > old_size && old_size > 0 {
+            let proof: vaiti_core::api::LogProof = api
+                .get(&format!("{path}/consistency?from={old_size}&to={size}"))
+                .await?;
+            vaiti_log::ConsistencyProof::from_bytes(old_size, size, proof.proof.as_bytes())
+                .and_then(|p| p.verify(&old_root, &root))
+                .map_err(|_| {
+                    bad("the new checkpoint does not extend the one this device saw (a fork)")
+                })?;
+        }
+    }
+    seen.log = Some((size, hex::encode(root)));
+    Ok(())
 }
 
 fn check_stored_matches(

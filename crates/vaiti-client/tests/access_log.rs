@@ -259,5 +259,57 @@ async fn a_clinic_day_leaves_a_consistent_log() {
         vaiti_log::tree::root_from_leaf_hashes(&edited),
         *signed.checkpoint().root()
     );
+
+    // An admin's sync adopts the log key into the manifest; clients then check checkpoints.
+    let s = Session::open(&admin_api, &admin, now()).await.unwrap();
+    assert!(vaiti_client::admin::adopt_log_key(&s).await.unwrap());
+    let s = Session::open(&admin_api, &admin, now()).await.unwrap();
+    assert_eq!(s.manifest.log_key.as_deref(), Some(view.log_key.as_str()));
+    assert!(!vaiti_client::admin::adopt_log_key(&s).await.unwrap());
+    let st = Session::open(&t_api, &therapist, now()).await.unwrap();
+    list_notes(&st, chart).await.unwrap();
+    let seen = st.seen().unwrap();
+    assert!(seen.log.is_some());
+    // The log grows: the next session proves the new checkpoint extends the one seen.
+    let st = Session::open_with(&t_api, &therapist, now(), seen)
+        .await
+        .unwrap();
+    let seen = st.seen().unwrap();
+
+    // The server cuts the log back (deletes the newest leaves and re-signs a shorter tree): a
+    // device that saw the longer log refuses it.
+    let seen_size = seen.log.as_ref().unwrap().0;
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.join(vaiti_store::SqliteStore::FILE_NAME).display()
+    ))
+    .await
+    .unwrap();
+    let cut = i64::try_from(seen_size).unwrap() - 3;
+    for sql in [
+        "DELETE FROM log_checkpoints",
+        "DELETE FROM log_leaves WHERE idx >= $1",
+    ] {
+        sqlx::query(sql).bind(cut).execute(&db).await.unwrap();
+    }
+    // Subtree hashes that cover a deleted leaf go too (what a careful attacker would do).
+    let nodes: Vec<(i64, i64)> = sqlx::query_as("SELECT level, idx FROM log_nodes")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    for (level, idx) in nodes {
+        if (idx + 1) << level > cut {
+            sqlx::query("DELETE FROM log_nodes WHERE level = $1 AND idx = $2")
+                .bind(level)
+                .bind(idx)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    }
+    let err = Session::open_with(&t_api, &therapist, now(), seen)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rollback"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -424,6 +424,18 @@ pub struct ObjectLocation {
     pub chart: ChartId,
 }
 
+/// `POST /api/v1/clinics/{clinic}/manifest` request: a new root-signed manifest version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UpdateManifest {
+    /// The version the admin's client started from.
+    pub expected_manifest_version: u64,
+    /// The new manifest bytes.
+    pub manifest: Sealed,
+    /// The root key's signature.
+    pub manifest_signature: Sealed,
+}
+
 /// `POST /api/v1/clinics/{clinic}/password/start` request: a new OPAQUE registration for the
 /// caller's own account.
 #[derive(Debug, Clone, Serialize, Deserialize)]

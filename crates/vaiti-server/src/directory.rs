@@ -7,7 +7,7 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use vaiti_core::api::{CreateBranch, Directory, MyWraps, RenewCertificate};
+use vaiti_core::api::{CreateBranch, Directory, MyWraps, RenewCertificate, UpdateManifest};
 use vaiti_core::{
     AccountKind, Certificate, ChartId, ClinicId, KeyWrap, Recipient, Role, WrapScope,
 };
@@ -286,5 +286,55 @@ pub(crate) async fn renew_certificate(
     )
     .await?;
     tracing::info!(clinic = %clinic, user = %req.user, serial = req.serial, by = %caller.session.user, "certificate renewed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new manifest version (admins): e.g. adopting the access log's key. The root signature is the
+/// clients' to check; the server only keeps versions in order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/manifest",
+    tag = "directory",
+    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    request_body = UpdateManifest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The manifest is stored."),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only admins change the manifest.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 409, description = "`conflict`: the manifest changed meanwhile; sync and retry.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn update_manifest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<UpdateManifest>,
+) -> Result<StatusCode, ApiError> {
+    if !caller.account.roles.contains(&Role::Admin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only an admin can change the clinic manifest",
+        ));
+    }
+    let clinic = caller.session.clinic;
+    crate::access_log::apply_logged(
+        &state,
+        clinic,
+        vec![Write::UpdateManifest {
+            clinic,
+            expected_version: req.expected_manifest_version,
+            manifest: req.manifest,
+            signature: req.manifest_signature,
+        }],
+        crate::access_log::Entry::new(
+            vaiti_log::Action::DirectoryChange,
+            vaiti_log::Purpose::Administration,
+            Some(caller.session.user),
+        ),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -104,6 +104,10 @@ pub fn router(state: AppState) -> Router {
             get(charts::object_location),
         )
         .route(
+            "/clinics/{clinic}/manifest",
+            post(directory::update_manifest),
+        )
+        .route(
             "/clinics/{clinic}/log/checkpoint",
             get(access_log::checkpoint),
         )

@@ -26,6 +26,7 @@ use crate::{access_log, charts, directory, invites};
         directory::my_wraps,
         directory::create_branch,
         directory::renew_certificate,
+        directory::update_manifest,
         invites::create_invite,
         invites::list_invites,
         invites::lookup_invite,

@@ -33,6 +33,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/clinics/{clinic}/wraps"),
     ("post", "/api/v1/clinics/{clinic}/branches"),
     ("post", "/api/v1/clinics/{clinic}/certificates"),
+    ("post", "/api/v1/clinics/{clinic}/manifest"),
     ("post", "/api/v1/clinics/{clinic}/invites"),
     ("get", "/api/v1/clinics/{clinic}/invites"),
     ("get", "/api/v1/clinics/{clinic}/invites/{invite}"),

@@ -76,9 +76,20 @@ pub(crate) async fn open<'a>(
             Vec::new()
         }
     };
-    // A join just completed or a certificate renewed changes the directory: reopen so it is part
-    // of this session's view.
-    let s = if joined.is_empty() && renewed.is_empty() {
+    // An admin adopts the access log's key into the manifest once; from then on every client
+    // checks the log's checkpoints against it.
+    let adopted = match vaiti_client::admin::adopt_log_key(&s).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "vaiti: warning: adopting the access log's key failed (retried next time): {e}"
+            );
+            false
+        }
+    };
+    // A join just completed, a certificate renewed or a new manifest changes the directory:
+    // reopen so it is part of this session's view.
+    let s = if joined.is_empty() && renewed.is_empty() && !adopted {
         s
     } else {
         let seen = s.seen()?;
