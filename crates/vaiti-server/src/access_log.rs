@@ -108,9 +108,8 @@ pub(crate) async fn apply_logged(
         let chart_previous = match entry.chart {
             Some(chart) => state
                 .store
-                .chart_log_leaves(clinic, chart)
+                .last_chart_log_leaf(clinic, chart)
                 .await?
-                .last()
                 .map(|l| ChartLink {
                     index: l.index,
                     hash: l.leaf_hash,

@@ -3564,6 +3564,17 @@ pub async fn access_log(store: Arc<dyn Store>) {
         vec![log_leaf(c, 0, Some(chart)), log_leaf(c, 2, Some(chart))]
     );
     assert_eq!(
+        store.last_chart_log_leaf(c, chart).await.unwrap(),
+        Some(log_leaf(c, 2, Some(chart)))
+    );
+    assert_eq!(
+        store
+            .last_chart_log_leaf(c, w.another_chart(&*store).await.id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
         store
             .log_nodes(c, &[(1, 0), (0, 2), (1, 1), (0, 0)])
             .await

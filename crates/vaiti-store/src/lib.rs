@@ -338,6 +338,13 @@ pub trait Store: Send + Sync + 'static {
     async fn log_leaves(&self, clinic: ClinicId, start: u64, end: u64) -> Result<Vec<LogLeaf>>;
     /// Every leaf concerning `chart`, in order.
     async fn chart_log_leaves(&self, clinic: ClinicId, chart: ChartId) -> Result<Vec<LogLeaf>>;
+    /// The newest leaf concerning `chart` (one index lookup: what the next leaf of the chart
+    /// names as its predecessor).
+    async fn last_chart_log_leaf(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<Option<LogLeaf>>;
     /// The checkpoint of the largest size.
     async fn latest_log_checkpoint(&self, clinic: ClinicId) -> Result<Option<LogCheckpoint>>;
 }

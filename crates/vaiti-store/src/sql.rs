@@ -386,6 +386,13 @@ macro_rules! forward_store {
             ) -> $crate::Result<Vec<vaiti_core::LogLeaf>> {
                 self.inner.chart_log_leaves(clinic, chart).await
             }
+            async fn last_chart_log_leaf(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                chart: vaiti_core::ChartId,
+            ) -> $crate::Result<Option<vaiti_core::LogLeaf>> {
+                self.inner.last_chart_log_leaf(clinic, chart).await
+            }
             async fn latest_log_checkpoint(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -1688,6 +1695,21 @@ where
             )
             .await?;
         rows.iter().map(log_leaf_row).collect()
+    }
+
+    pub(crate) async fn last_chart_log_leaf(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+    ) -> Result<Option<LogLeaf>> {
+        let mut c = self.pool.acquire().await?;
+        let row = c
+            .fetch_optional(
+                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND chart_id = $2 ORDER BY idx DESC LIMIT 1",
+                args![clinic, chart],
+            )
+            .await?;
+        row.as_ref().map(log_leaf_row).transpose()
     }
 
     pub(crate) async fn latest_log_checkpoint(
