@@ -15,8 +15,8 @@ use vaiti_core::api::{
 };
 use vaiti_core::signed::{BINDING_SIGNATURE_LEN, BindingV1, InviteV1};
 use vaiti_core::{
-    AccountKind, BranchId, ChartId, InviteId, InviteKind, InviteState, Role, Sealed, UserId,
-    WrapScope,
+    AccountKind, BranchId, ChartId, Invite, InviteId, InviteKind, InviteState, Role, Sealed,
+    UserId, WrapScope,
 };
 use vaiti_crypto::{
     ClinicId, InviteSecret, RootFingerprint, SecretKey, Signature, SignatureDomain, VerifyingKey,
@@ -456,8 +456,9 @@ pub struct InviteStatus {
     pub expires_at: i64,
 }
 
-/// The caller's invites, each checked to be one they signed.
-pub async fn list_invites(s: &Session<'_>) -> Result<Vec<InviteStatus>, ClientError> {
+/// The caller's own invites as the server lists them, each checked to be one this account
+/// signed, with its parsed body.
+async fn my_invites(s: &Session<'_>) -> Result<Vec<(Invite, InviteV1)>, ClientError> {
     let list: InviteList = s
         .api
         .get(&format!("{}/invites", s.me.clinic_path()))
@@ -478,6 +479,15 @@ pub async fn list_invites(s: &Session<'_>) -> Result<Vec<InviteStatus>, ClientEr
         })?;
         let body: InviteV1 =
             serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
+        out.push((invite, body));
+    }
+    Ok(out)
+}
+
+/// The caller's invites, each checked to be one they signed.
+pub async fn list_invites(s: &Session<'_>) -> Result<Vec<InviteStatus>, ClientError> {
+    let mut out = Vec::new();
+    for (invite, body) in my_invites(s).await? {
         out.push(InviteStatus {
             invite: invite.id,
             kind: body.kind,
@@ -505,28 +515,13 @@ pub struct CompletedJoin {
 /// Completes every bound invite of the caller (run on every sync). An invite whose binding does
 /// not check out is reported as an error and left alone.
 pub async fn complete_invites(s: &Session<'_>) -> Result<Vec<CompletedJoin>, ClientError> {
-    let list: InviteList = s
-        .api
-        .get(&format!("{}/invites", s.me.clinic_path()))
-        .await?;
-    let mine = s.me.signing_key.verifying_key();
     let mut done = Vec::new();
-    for invite in list.invites {
-        if invite.state != InviteState::Bound || invite.inviter != s.me.account.id {
+    // Each invite is one this account signed (checked by `my_invites`); the binding must verify
+    // under the key the invite names.
+    for (invite, body) in my_invites(s).await? {
+        if invite.state != InviteState::Bound {
             continue;
         }
-        // The invite must be one this account signed, and the binding must verify under the key
-        // it names.
-        mine.verify(
-            SignatureDomain::Invite,
-            invite.body.as_bytes(),
-            &Signature::from_bytes(invite.signature.as_bytes())?,
-        )
-        .map_err(|_| {
-            ClientError::Protocol("the server presents an invite this account did not sign".into())
-        })?;
-        let body: InviteV1 =
-            serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
         let (Some(invitee), Some(stored)) = (invite.invitee, invite.binding.as_ref()) else {
             return Err(malformed_invite());
         };

@@ -291,34 +291,14 @@ impl<'a> Session<'a> {
 
     /// A member of staff by their email.
     pub fn staff_by_email(&self, email: &str) -> Result<&Member, ClientError> {
-        self.members
-            .values()
-            .find(|m| {
-                m.certificate.kind == CertificateKind::Staff
-                    && m.certificate.login.eq_ignore_ascii_case(email.trim())
-            })
-            .ok_or_else(|| {
-                ClientError::Usage(format!(
-                    "no current member of staff has the email {:?}",
-                    email.trim()
-                ))
-            })
+        find_staff(&self.members, email)
+            .ok_or_else(|| no_staff("no current member of staff", email))
     }
 
     /// A current or former member of staff by their email (to remove someone who has left).
     pub fn known_staff_by_email(&self, email: &str) -> Result<&Member, ClientError> {
-        self.known
-            .values()
-            .find(|m| {
-                m.certificate.kind == CertificateKind::Staff
-                    && m.certificate.login.eq_ignore_ascii_case(email.trim())
-            })
-            .ok_or_else(|| {
-                ClientError::Usage(format!(
-                    "no member of staff, current or former, has the email {:?}",
-                    email.trim()
-                ))
-            })
+        find_staff(&self.known, email)
+            .ok_or_else(|| no_staff("no member of staff, current or former,", email))
     }
 
     /// A branch by name (case-insensitive) or id.
@@ -506,6 +486,20 @@ async fn check_log(
     }
     seen.log = Some((size, hex::encode(root)));
     Ok(())
+}
+
+fn find_staff<'m>(
+    members: &'m HashMap<vaiti_core::UserId, Member>,
+    email: &str,
+) -> Option<&'m Member> {
+    members.values().find(|m| {
+        m.certificate.kind == CertificateKind::Staff
+            && m.certificate.login.eq_ignore_ascii_case(email.trim())
+    })
+}
+
+fn no_staff(who: &str, email: &str) -> ClientError {
+    ClientError::Usage(format!("{who} has the email {:?}", email.trim()))
 }
 
 fn check_stored_matches(
