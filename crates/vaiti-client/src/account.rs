@@ -216,6 +216,9 @@ pub async fn create_clinic(api: &Api, req: &NewClinic<'_>) -> Result<CreatedClin
         branches: Vec::new(),
         created_at: req.now,
         log_key: None,
+        witnesses: Vec::new(),
+        witness_quorum: 0,
+        witness_max_age_s: 0,
     };
     let (manifest_bytes, manifest_signature) = manifest.sign(&root)?;
     let certificate = CertificateV1 {

@@ -135,6 +135,11 @@ pub async fn create_branch(
     let mut next = manifest.clone();
     next.manifest_version = manifest.manifest_version + 1;
     next.created_at = now;
+    // No chart exists before its branch: the first branch's manifest adopts the access log's key
+    // (if an admin's sync has not already), so every chart is opened under a logged release.
+    if next.log_key.is_none() {
+        next.log_key = Some(fetch_log_key(api, unlocked).await?);
+    }
     next.branches.push(BranchEntry {
         id: vaiti_core::BranchId::from_bytes(branch.to_bytes()),
         name: name.to_string(),
@@ -267,22 +272,12 @@ pub async fn adopt_log_key(s: &crate::session::Session<'_>) -> Result<bool, Clie
     if s.manifest.log_key.is_some() || !s.myself()?.has_role(vaiti_core::Role::Admin) {
         return Ok(false);
     }
-    let view: vaiti_core::api::LogCheckpointView = s
-        .api
-        .get(&format!("{}/log/checkpoint", clinic_path(s.me)))
-        .await?;
-    let key = vaiti_log::LogKey::from_vkey(&view.log_key)
-        .map_err(|_| ClientError::Protocol("the server's access-log key is malformed".into()))?;
-    if key.name() != log_origin(s.me.account.clinic) {
-        return Err(ClientError::Protocol(
-            "the server's access-log key is for another log".into(),
-        ));
-    }
+    let log_key = fetch_log_key(s.api, s.me).await?;
     let (root, manifest) = unwrap_root(s.api, s.me, s.now).await?;
     let mut next = manifest.clone();
     next.manifest_version = manifest.manifest_version + 1;
     next.created_at = s.now;
-    next.log_key = Some(view.log_key);
+    next.log_key = Some(log_key);
     let (bytes, signature) = next.sign(&root)?;
     s.api
         .post_no_content(
@@ -295,4 +290,20 @@ pub async fn adopt_log_key(s: &crate::session::Session<'_>) -> Result<bool, Clie
         )
         .await?;
     Ok(true)
+}
+
+/// The key the server signs the clinic's access log with (its verifier text), checked to name
+/// this clinic's log.
+async fn fetch_log_key(api: &Api, me: &Unlocked) -> Result<String, ClientError> {
+    let view: vaiti_core::api::LogCheckpointView = api
+        .get(&format!("{}/log/checkpoint", clinic_path(me)))
+        .await?;
+    let key = vaiti_log::LogKey::from_vkey(&view.log_key)
+        .map_err(|_| ClientError::Protocol("the server's access-log key is malformed".into()))?;
+    if key.name() != log_origin(me.account.clinic) {
+        return Err(ClientError::Protocol(
+            "the server's access-log key is for another log".into(),
+        ));
+    }
+    Ok(view.log_key)
 }

@@ -215,11 +215,28 @@ fn s_branch_of(states: &[ChartStateV1], st: &ChartStateV1) -> vaiti_core::Branch
     states.first().map_or(st.branch, |first| first.branch)
 }
 
-/// Fetches a chart and verifies its state chain.
+/// Opens a chart for the user's default purpose ([`crate::access_log::default_purpose`]).
 pub async fn load(s: &Session<'_>, chart: ChartId) -> Result<LoadedChart, ClientError> {
-    let view: ChartView = s
+    load_for(s, chart, crate::access_log::default_purpose(s)).await
+}
+
+/// Opens a chart: a signed request, answered with the chart and the access-log leaf recording
+/// its release, which must be our request's, name exactly the wraps received, and be included
+/// in a signed checkpoint extending the last one this device accepted — otherwise nothing of the
+/// answer is used. Then verifies the chart's state chain.
+pub async fn load_for(
+    s: &Session<'_>,
+    chart: ChartId,
+    purpose: vaiti_core::AccessPurpose,
+) -> Result<LoadedChart, ClientError> {
+    let signed = crate::access_log::sign_request(s, chart, purpose)?;
+    let released: vaiti_core::api::ReleasedChart = s
         .api
-        .get(&format!("{}/charts/{chart}", s.me.clinic_path()))
+        .post(
+            &format!("{}/charts/{chart}/release", s.me.clinic_path()),
+            &signed.body,
+            &[],
+        )
         .await
         .map_err(|e| match e {
             ClientError::Api { status: 404, .. } => {
@@ -227,6 +244,26 @@ pub async fn load(s: &Session<'_>, chart: ChartId) -> Result<LoadedChart, Client
             }
             other => other,
         })?;
+    let view = released.view;
+    let mut parts: Vec<&[u8]> = vec![signed.body.request.as_bytes()];
+    for w in &view.wraps {
+        parts.push(w.wrap.as_bytes());
+    }
+    if let Some(d) = &view.directory_wrap {
+        parts.push(d.envelope.as_bytes());
+    }
+    let detail = vaiti_log::detail_hash(&parts);
+    let releases_keys = view
+        .wraps
+        .iter()
+        .any(|w| matches!(w.scope, vaiti_core::WrapScope::Case { .. }));
+    // Case keys may only come with a key-release leaf; an identity read may be either.
+    let actions: &[vaiti_log::Action] = if releases_keys {
+        &[vaiti_log::Action::KeyRelease]
+    } else {
+        &[vaiti_log::Action::IdentityRead]
+    };
+    crate::access_log::verify_evidence(s, &signed, &released.log, actions, detail)?;
     if view.chart.id != chart || view.chart.clinic != s.me.account.clinic {
         return Err(bad("the server returned another chart"));
     }

@@ -57,6 +57,28 @@ pub struct ManifestV1 {
     /// the log's checkpoints against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_key: Option<String>,
+    /// The access log's witnesses: their C2SP verifier keys (`name+keyid+base64`, signature
+    /// type 0x04, `cosignature/v1`). When any are listed, every client requires co-signatures
+    /// from [`Self::witness_quorum`] of them, each no older than [`Self::witness_max_age_s`]
+    /// ([`crate::witness`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
+    /// How many distinct listed witnesses must have co-signed (0 means 1 when witnesses are
+    /// listed).
+    #[serde(default, skip_serializing_if = "is_zero_u8")]
+    pub witness_quorum: u8,
+    /// The oldest a co-signature may be, in seconds (0 means
+    /// [`crate::witness::DEFAULT_MAX_AGE_S`]).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub witness_max_age_s: u64,
+}
+
+fn is_zero_u8(n: &u8) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ManifestV1 {

@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod account;
 pub mod admin;
 pub mod api;
@@ -18,8 +19,10 @@ mod conv;
 pub mod directory;
 pub mod hetu;
 pub mod invite;
+pub mod report;
 pub mod seen;
 pub mod session;
+pub mod witness;
 
 /// What can go wrong on the client, in terms a user can act on.
 #[derive(Debug, thiserror::Error)]

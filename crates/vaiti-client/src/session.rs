@@ -101,6 +101,9 @@ pub struct Session<'a> {
     pub now: i64,
     /// What this device has seen (checked and updated by every read).
     seen: std::sync::Mutex<Seen>,
+    /// The purpose stated when opening charts in this session (none: the user's default,
+    /// [`crate::access_log::default_purpose`]).
+    pub purpose: Option<vaiti_core::AccessPurpose>,
 }
 
 impl<'a> Session<'a> {
@@ -212,7 +215,7 @@ impl<'a> Session<'a> {
             .map(|(u, m)| (*u, m.clone()))
             .collect();
         if let Some(vkey) = &manifest.log_key {
-            check_log(api, me, vkey, &mut seen).await?;
+            check_log(api, me, vkey, &manifest, now, &mut seen).await?;
         }
         let session = Session {
             api,
@@ -223,6 +226,7 @@ impl<'a> Session<'a> {
             known,
             now,
             seen: std::sync::Mutex::new(seen),
+            purpose: None,
         };
         session.check_own_certificate()?;
         Ok(session)
@@ -442,13 +446,19 @@ impl<'a> Session<'a> {
 
 /// Checks the clinic's newest access-log checkpoint: signed by the log key the manifest names,
 /// and — against the last one this device accepted — never smaller, never a different tree of
-/// the same size, and proven consistent (an append-only history). Then remembers it.
+/// the same size, and proven consistent (an append-only history). When the manifest lists
+/// witnesses, enough of them must have co-signed, recently, checkpoints the newest one extends
+/// ([`crate::witness::verify_witnessed`], at the session's time `now`). Then remembers it.
 async fn check_log(
     api: &Api,
     me: &Unlocked,
     vkey: &str,
+    manifest: &ManifestV1,
+    now: i64,
     seen: &mut Seen,
 ) -> Result<(), ClientError> {
+    // A policy that cannot be met is an error before anything is fetched.
+    let policy = crate::witness::WitnessPolicy::from_manifest(manifest)?;
     let bad = |what: &str| ClientError::Protocol(format!("the access log: {what}"));
     let key = vaiti_log::LogKey::from_vkey(vkey)
         .map_err(|_| bad("the manifest's log key is malformed"))?;
@@ -483,6 +493,11 @@ async fn check_log(
                     bad("the new checkpoint does not extend the one this device saw (a fork)")
                 })?;
         }
+    }
+    // The co-signed checkpoints are proven consistent with the newest one, which is proven
+    // consistent with the one this device saw: so they are consistent with it too.
+    if let Some(policy) = &policy {
+        crate::witness::verify_witnessed(policy, &key, &signed, &view.witnessed, now)?;
     }
     seen.log = Some((size, hex::encode(root)));
     Ok(())

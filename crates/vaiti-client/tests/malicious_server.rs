@@ -117,6 +117,13 @@ on_both_backends!(
     a_forged_note_signature_is_refused,
     a_forged_wrap_signature_is_refused,
     a_note_naming_another_users_key_is_refused,
+    a_release_without_its_logged_leaf_is_refused,
+    a_patient_sees_exactly_the_accesses_to_their_chart,
+    an_edited_leaf_is_caught_even_when_the_tree_agrees,
+    reordered_leaves_are_caught,
+    a_deleted_leaf_is_caught,
+    an_edited_tree_node_is_caught,
+    an_older_or_forked_checkpoint_fails_the_next_sync,
 );
 
 #[derive(Clone, Copy, Debug)]
@@ -182,10 +189,17 @@ enum Db {
 }
 
 /// A value bound to a tampering statement: ids, hashes and ciphertext, or an integer (every
-/// integer column is a BIGINT on PostgreSQL, so always an `i64`).
+/// integer column is a BIGINT on PostgreSQL, so always an `i64`), or text.
 enum Arg {
     Bytes(Vec<u8>),
     Int(i64),
+    Text(String),
+}
+
+impl From<String> for Arg {
+    fn from(text: String) -> Arg {
+        Arg::Text(text)
+    }
 }
 
 impl From<Vec<u8>> for Arg {
@@ -216,6 +230,7 @@ macro_rules! bind_all {
             query = match arg {
                 Arg::Bytes(bytes) => query.bind(bytes),
                 Arg::Int(int) => query.bind(int),
+                Arg::Text(text) => query.bind(text),
             };
         }
         query
@@ -293,8 +308,15 @@ impl Statement<'_> {
 /// The malicious server's own answer to `POST /clinics/{c}/login/start`.
 type LoginStartAnswer = Arc<dyn Fn(&LoginStart) -> LoginChallenge + Send + Sync>;
 
+/// The malicious server's rewrite of a JSON answer: given the request path and the honest answer,
+/// the answer to send instead.
+type Rewrite = Arc<dyn Fn(&str, serde_json::Value) -> serde_json::Value + Send + Sync>;
+
 #[derive(Clone, Default)]
-struct Interceptor(Arc<Mutex<Option<LoginStartAnswer>>>);
+struct Interceptor(
+    Arc<Mutex<Option<LoginStartAnswer>>>,
+    Arc<Mutex<Option<Rewrite>>>,
+);
 
 /// A layer in front of the real router: passes everything through, except `login/start` while a
 /// test has set an answer for it.
@@ -313,7 +335,27 @@ async fn intercept(
             let start: LoginStart = serde_json::from_slice(&body).unwrap();
             axum::Json(answer(&start)).into_response()
         }
-        _ => next.run(req).await,
+        _ => {
+            let rewrite = hook.1.lock().unwrap().clone();
+            let path = req.uri().path().to_string();
+            let response = next.run(req).await;
+            match rewrite {
+                Some(rewrite)
+                    if response.status() == axum::http::StatusCode::OK
+                        && response
+                            .headers()
+                            .get(axum::http::header::CONTENT_TYPE)
+                            .is_some_and(|v| v.as_bytes().starts_with(b"application/json")) =>
+                {
+                    let body = axum::body::to_bytes(response.into_body(), 1 << 24)
+                        .await
+                        .unwrap();
+                    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                    axum::Json(rewrite(&path, json)).into_response()
+                }
+                _ => response,
+            }
+        }
     }
 }
 
@@ -1714,4 +1756,497 @@ async fn a_note_naming_another_users_key_is_refused(c: Clinic) {
         c.note_texts(&c.t2, c.chart_a).await,
         vaiti_crypto::Error::DecryptionFailed,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The access log: releases come with their leaf, patients see every access, and the stored
+//    log cannot be edited without clients and auditors noticing.
+// ---------------------------------------------------------------------------------------------
+
+/// Sets the malicious server's rewrite of JSON answers.
+fn rewrite(
+    c: &Clinic,
+    f: impl Fn(&str, serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+) {
+    *c.server.login_start.1.lock().unwrap() = Some(Arc::new(f));
+}
+
+fn honest(c: &Clinic) {
+    *c.server.login_start.1.lock().unwrap() = None;
+}
+
+/// The log evidence of a release answer, to change.
+fn evidence_of(json: &serde_json::Value) -> vaiti_core::api::LogEvidence {
+    serde_json::from_value(json["log"].clone()).unwrap()
+}
+
+/// The chart's patient, invited by t1 and logged in on their own device.
+async fn patient_of(c: &Clinic, chart: ChartId) -> User {
+    let code = {
+        let s = c.t1.session().await.unwrap();
+        vaiti_client::invite::invite_patient(&s, chart, DEFAULT_INVITE_S)
+            .await
+            .unwrap()
+            .code
+    };
+    let account = signup(
+        &Api::new(&c.server.url).unwrap(),
+        &NewMember {
+            code: &code,
+            email: None,
+            display_name: None,
+            password: PASSWORD,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap();
+    {
+        let s = c.t1.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 1);
+    }
+    let handle: &'static str = Box::leak(account.login.into_boxed_str());
+    User::log_in(&c.server.url, c.clinic, handle, account.secret_key).await
+}
+
+/// The server answers a key request with anything but the leaf that logs it — an earlier
+/// release's leaf and proofs, a proof that does not place the leaf in the checkpoint, a
+/// checkpoint under another key, a leaf that names other wraps than those handed over — and the
+/// client refuses to use the keys.
+async fn a_release_without_its_logged_leaf_is_refused(c: Clinic) {
+    let earlier = Arc::new(Mutex::new(None::<serde_json::Value>));
+    let keep = earlier.clone();
+    rewrite(&c, move |path, json| {
+        if path.ends_with("/release") {
+            *keep.lock().unwrap() = Some(json["log"].clone());
+        }
+        json
+    });
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut."]
+    );
+    let earlier = earlier.lock().unwrap().clone().unwrap();
+
+    // 1. The release is not logged: the server replays the previous release's leaf and proofs.
+    rewrite(&c, move |path, mut json| {
+        if path.ends_with("/release") {
+            json["log"] = earlier.clone();
+        }
+        json
+    });
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "did not answer with the leaf recording this request",
+    );
+
+    // 2. The leaf is right but its inclusion proof does not lead to the checkpoint's root.
+    rewrite(&c, |path, mut json| {
+        if path.ends_with("/release") {
+            let mut ev = evidence_of(&json);
+            ev.inclusion = Sealed(flipped(ev.inclusion.0, 3));
+            json["log"] = serde_json::to_value(ev).unwrap();
+        }
+        json
+    });
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "is not in the signed checkpoint",
+    );
+
+    // 3. A checkpoint of the same tree, signed by a key that is not the clinic's log key.
+    rewrite(&c, |path, mut json| {
+        if path.ends_with("/release") {
+            let mut ev = evidence_of(&json);
+            let text = ev.checkpoint.split("\n\n").next().unwrap().to_string() + "\n";
+            let checkpoint = vaiti_log::Checkpoint::parse_body(&text).unwrap();
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).unwrap();
+            let other = vaiti_log::LogSigningKey::from_seed(checkpoint.origin(), &seed).unwrap();
+            ev.checkpoint = String::from_utf8(other.sign(&checkpoint).unwrap().to_bytes()).unwrap();
+            json["log"] = serde_json::to_value(ev).unwrap();
+        }
+        json
+    });
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "not signed by the clinic's log key",
+    );
+
+    // 4. The logged leaf names the wraps the server meant to hand over; it hands over others
+    //    (here: one fewer) — the leaf no longer describes this release.
+    rewrite(&c, |path, mut json| {
+        if path.ends_with("/release") {
+            let wraps = json["view"]["wraps"].as_array_mut().unwrap();
+            assert!(!wraps.is_empty());
+            wraps.pop();
+        }
+        json
+    });
+    assert_protocol(
+        c.note_texts(&c.t1, c.chart_a).await,
+        "did not answer with the leaf recording this request",
+    );
+
+    // Honest again: the same device opens the chart.
+    honest(&c);
+    assert_eq!(
+        c.note_texts(&c.t1, c.chart_a).await.unwrap(),
+        ["Maija: uni parantunut."]
+    );
+}
+
+/// A patient reads their chart's access log: exactly the chart's leaves (the same count as the
+/// store holds), with the admin's and front desk's identity reads and the clinician's key
+/// releases, each naming its actor; nothing of another chart; and a server that hides one entry
+/// breaks the chain the answer must form.
+async fn a_patient_sees_exactly_the_accesses_to_their_chart(c: Clinic) {
+    let p = patient_of(&c, c.chart_a).await;
+    {
+        let s = c.admin.session().await.unwrap();
+        vaiti_client::chart::show_patient(&s, c.chart_a)
+            .await
+            .unwrap();
+    }
+    {
+        let s = c.fd.session().await.unwrap();
+        vaiti_client::chart::show_patient(&s, c.chart_a)
+            .await
+            .unwrap();
+    }
+    c.note_texts(&c.t1, c.chart_b).await.unwrap();
+
+    let s = p.session().await.unwrap();
+    let entries =
+        vaiti_client::access_log::chart_log(&s, c.chart_a, vaiti_core::AccessPurpose::Treatment)
+            .await
+            .unwrap();
+    let stored: i64 = c
+        .db()
+        .query("SELECT COUNT(*) FROM log_leaves WHERE chart_id = $1")
+        .bind(c.chart_a.as_bytes().to_vec())
+        .fetch_scalar()
+        .await;
+    assert_eq!(
+        entries.len() as i64,
+        stored,
+        "every leaf of the chart, no other"
+    );
+    let b_indices: Vec<i64> = {
+        let mut out = Vec::new();
+        let count: i64 = c
+            .db()
+            .query("SELECT COUNT(*) FROM log_leaves WHERE chart_id = $1")
+            .bind(c.chart_b.as_bytes().to_vec())
+            .fetch_scalar()
+            .await;
+        assert!(count > 0);
+        for e in &entries {
+            let chart: Option<Vec<u8>> = c
+                .db()
+                .query("SELECT chart_id FROM log_leaves WHERE idx = $1")
+                .bind(i64::try_from(e.index).unwrap())
+                .fetch_scalar()
+                .await;
+            assert_eq!(chart.as_deref(), Some(&c.chart_a.as_bytes()[..]));
+            out.push(i64::try_from(e.index).unwrap());
+        }
+        out
+    };
+    assert_eq!(b_indices.len(), entries.len());
+    let by = |login: &str, action: &str| {
+        entries
+            .iter()
+            .any(|e| e.login.as_deref() == Some(login) && e.action == action)
+    };
+    assert!(by(ADMIN, "identity read"), "{entries:#?}");
+    assert!(by(FD, "identity read"), "{entries:#?}");
+    assert!(by(FD, "chart-state change"), "the chart's creation");
+    assert!(by(T1, "key release"), "{entries:#?}");
+    assert!(by(T1, "record write"), "{entries:#?}");
+    assert!(
+        by(p.email, "log read"),
+        "the reading itself is the last entry"
+    );
+    assert_eq!(entries.last().unwrap().action, "log read");
+    let admin_read = entries
+        .iter()
+        .find(|e| e.login.as_deref() == Some(ADMIN) && e.action == "identity read")
+        .unwrap();
+    assert_eq!(admin_read.roles, ["admin"]);
+    assert_eq!(admin_read.name.as_deref(), Some("Aino Admin"));
+    assert_eq!(admin_read.purpose, "administration");
+    assert!(admin_read.signed);
+
+    // Staff outside auditors and admins cannot read it; the admin can.
+    let s3 = c.t3.session().await.unwrap();
+    assert!(
+        vaiti_client::access_log::chart_log(&s3, c.chart_a, vaiti_core::AccessPurpose::Audit)
+            .await
+            .is_err()
+    );
+    let sa = c.admin.session().await.unwrap();
+    let admin_view =
+        vaiti_client::access_log::chart_log(&sa, c.chart_a, vaiti_core::AccessPurpose::Audit)
+            .await
+            .unwrap();
+    assert_eq!(admin_view.len(), entries.len() + 1);
+
+    // The server hides one entry (the admin's identity read) from the patient.
+    let hidden = admin_read.index;
+    rewrite(&c, move |path, mut json| {
+        if path.ends_with("/access-log") {
+            json["leaves"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|l| l["index"].as_u64() != Some(hidden));
+        }
+        json
+    });
+    assert_protocol(
+        vaiti_client::access_log::chart_log(&s, c.chart_a, vaiti_core::AccessPurpose::Treatment)
+            .await,
+        "not complete",
+    );
+    // Or cuts the newest entries before the reading: the reading's own leaf names the last one.
+    rewrite(&c, |path, mut json| {
+        if path.ends_with("/access-log") {
+            json["leaves"].as_array_mut().unwrap().pop();
+        }
+        json
+    });
+    assert_protocol(
+        vaiti_client::access_log::chart_log(&s, c.chart_a, vaiti_core::AccessPurpose::Treatment)
+            .await,
+        "not complete",
+    );
+}
+
+/// Recomputes every stored subtree hash from the stored leaves (a careful attacker who edited
+/// leaves makes the tree agree with them).
+async fn make_nodes_agree(c: &Clinic) {
+    let leaves: Vec<(i64, Vec<u8>)> = match c.db() {
+        Db::Sqlite(pool) => sqlx::query_as("SELECT idx, leaf FROM log_leaves ORDER BY idx")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query_as("SELECT idx, leaf FROM log_leaves ORDER BY idx")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    let mut frontier = vaiti_log::Frontier::default();
+    let mut nodes = Vec::new();
+    for (_, leaf) in &leaves {
+        frontier
+            .append_leaf_hash_with(vaiti_log::leaf_hash(leaf), |id, h| nodes.push((id, *h)))
+            .unwrap();
+    }
+    for (id, hash) in nodes {
+        c.db()
+            .query("UPDATE log_nodes SET hash = $1 WHERE level = $2 AND idx = $3")
+            .bind(hash.to_vec())
+            .bind(i64::from(id.level))
+            .bind(i64::try_from(id.index).unwrap())
+            .execute()
+            .await;
+    }
+}
+
+/// The stored leaves of chart A: (index, leaf).
+async fn chart_leaves(c: &Clinic, chart: ChartId) -> Vec<(i64, Vec<u8>)> {
+    let sql = "SELECT idx, leaf FROM log_leaves WHERE chart_id = $1 ORDER BY idx";
+    match c.db() {
+        Db::Sqlite(pool) => sqlx::query_as(sql)
+            .bind(chart.as_bytes().to_vec())
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        Db::Postgres(pool) => sqlx::query_as(sql)
+            .bind(chart.as_bytes().to_vec())
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    }
+}
+
+async fn verify_as(user: &User) -> Result<vaiti_client::access_log::LogVerified, ClientError> {
+    let s = user.session().await?;
+    vaiti_client::access_log::verify_log(&s).await
+}
+
+/// A leaf edited in the database — its stored hash and every tree node made to agree — is
+/// caught by the admin's `log verify` (the leaves no longer make the signed root, or a chart's
+/// next leaf no longer names it) and by anyone reading the chart's access log.
+async fn an_edited_leaf_is_caught_even_when_the_tree_agrees(c: Clinic) {
+    let s = c.admin.session().await.unwrap();
+    let v = vaiti_client::access_log::verify_log(&s).await.unwrap();
+    assert!(v.recomputed);
+    assert!(v.charts >= 2);
+    let seen = s.seen().unwrap();
+    drop(s);
+    assert!(!verify_as(&c.t1).await.unwrap().recomputed);
+
+    // The newest leaf (no later leaf names it) now names another actor.
+    let (index, leaf): (i64, Vec<u8>) = c
+        .db()
+        .query("SELECT idx, leaf FROM log_leaves ORDER BY idx DESC LIMIT 1")
+        .fetch_one()
+        .await;
+    let edit = |mut leaf: Vec<u8>| {
+        leaf[3 + 16 + 5] ^= 0x40; // inside the actor id
+        leaf
+    };
+    let edited = edit(leaf);
+    c.db()
+        .query("UPDATE log_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = $3")
+        .bind(edited.clone())
+        .bind(vaiti_log::leaf_hash(&edited).to_vec())
+        .bind(index)
+        .execute()
+        .await;
+    make_nodes_agree(&c).await;
+    // The admin's device remembers the checkpoint it accepted before the edit.
+    let verified = match Session::open_with(&c.admin.api, &c.admin.me, now(), seen).await {
+        Ok(s) => vaiti_client::access_log::verify_log(&s).await,
+        Err(e) => Err(e),
+    };
+    assert_protocol(verified, "the access log");
+
+    // A leaf in the middle of chart A's history: its reader is told.
+    let (index, leaf) = chart_leaves(&c, c.chart_a).await[1].clone();
+    let edited = edit(leaf);
+    c.db()
+        .query("UPDATE log_leaves SET leaf = $1, leaf_hash = $2 WHERE idx = $3")
+        .bind(edited.clone())
+        .bind(vaiti_log::leaf_hash(&edited).to_vec())
+        .bind(index)
+        .execute()
+        .await;
+    make_nodes_agree(&c).await;
+    assert_protocol(
+        verify_as(&c.admin).await,
+        "does not follow its chart's previous leaf",
+    );
+    let s = c.admin.session().await.unwrap();
+    assert_protocol(
+        vaiti_client::access_log::chart_log(&s, c.chart_a, vaiti_core::AccessPurpose::Audit).await,
+        // The reading's own checkpoint is signed over the edited tree: it does not extend the
+        // one this session accepted.
+        "the access log",
+    );
+}
+
+/// Two leaves swapped in the database (and the tree made to agree) are caught.
+async fn reordered_leaves_are_caught(c: Clinic) {
+    verify_as(&c.admin).await.unwrap();
+    let a = chart_leaves(&c, c.chart_a).await;
+    let b = chart_leaves(&c, c.chart_b).await;
+    let (ia, la) = a[0].clone();
+    let (ib, lb) = b[0].clone();
+    for (idx, leaf, chart) in [(ia, &lb, c.chart_b), (ib, &la, c.chart_a)] {
+        c.db()
+            .query("UPDATE log_leaves SET leaf = $1, leaf_hash = $2, chart_id = $3 WHERE idx = $4")
+            .bind(leaf.clone())
+            .bind(vaiti_log::leaf_hash(leaf).to_vec())
+            .bind(chart.as_bytes().to_vec())
+            .bind(idx)
+            .execute()
+            .await;
+    }
+    make_nodes_agree(&c).await;
+    assert_protocol(verify_as(&c.admin).await, "the access log");
+}
+
+/// A leaf deleted from the database is caught: the log has a gap the server cannot serve past,
+/// and the chart's history no longer chains.
+async fn a_deleted_leaf_is_caught(c: Clinic) {
+    verify_as(&c.admin).await.unwrap();
+    let (index, _) = chart_leaves(&c, c.chart_a).await[1].clone();
+    let deleted = c
+        .db()
+        .query("DELETE FROM log_leaves WHERE idx = $1")
+        .bind(index)
+        .execute()
+        .await;
+    assert_eq!(deleted, 1);
+    assert!(verify_as(&c.admin).await.is_err());
+    let s = c.admin.session().await.unwrap();
+    assert!(
+        vaiti_client::access_log::chart_log(&s, c.chart_a, vaiti_core::AccessPurpose::Audit)
+            .await
+            .is_err()
+    );
+}
+
+/// A stored tree node edited in the database is caught by `log verify` even though every leaf
+/// is intact.
+async fn an_edited_tree_node_is_caught(c: Clinic) {
+    verify_as(&c.admin).await.unwrap();
+    let hash: Vec<u8> = c
+        .db()
+        .query("SELECT hash FROM log_nodes WHERE level = 1 AND idx = 1")
+        .fetch_scalar()
+        .await;
+    c.db()
+        .query("UPDATE log_nodes SET hash = $1 WHERE level = 1 AND idx = 1")
+        .bind(flipped(hash, 0))
+        .execute()
+        .await;
+    assert_protocol(
+        verify_as(&c.admin).await,
+        "stored tree node at level 1 index 1",
+    );
+}
+
+/// Serving a checkpoint of an older tree, or of a different tree of the same size (both signed
+/// with the clinic's real log key, which a server takeover has), fails the next sync of a device
+/// that saw the newer one.
+async fn an_older_or_forked_checkpoint_fails_the_next_sync(c: Clinic) {
+    let s = c.t1.session().await.unwrap();
+    let seen = s.seen().unwrap();
+    let (size, _) = seen.log.clone().unwrap();
+    let origin = format!(
+        "vaiti.log/{}",
+        vaiti_core::ClinicId::from_bytes(c.clinic.to_bytes())
+    );
+    let seed: Vec<u8> = c
+        .db()
+        .query("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(origin.replace("vaiti.log/", "log-signing-key/"))
+        .fetch_scalar()
+        .await;
+    let key = vaiti_log::LogSigningKey::from_seed(&origin, &seed.try_into().unwrap()).unwrap();
+    let forge = move |size: u64, root: [u8; 32]| {
+        let checkpoint = vaiti_log::Checkpoint::new(&origin, size, root).unwrap();
+        String::from_utf8(key.sign(&checkpoint).unwrap().to_bytes()).unwrap()
+    };
+    let older = forge(size - 1, [7; 32]);
+    rewrite(&c, move |path, mut json| {
+        if path.ends_with("/log/checkpoint") {
+            json["size"] = (size - 1).into();
+            json["checkpoint"] = older.clone().into();
+        }
+        json
+    });
+    assert_protocol(
+        Session::open_with(&c.t1.api, &c.t1.me, now(), seen.clone()).await,
+        "rollback",
+    );
+    let forked = forge(size, [9; 32]);
+    rewrite(&c, move |path, mut json| {
+        if path.ends_with("/log/checkpoint") {
+            json["size"] = size.into();
+            json["checkpoint"] = forked.clone().into();
+        }
+        json
+    });
+    assert_protocol(
+        Session::open_with(&c.t1.api, &c.t1.me, now(), seen.clone()).await,
+        "fork",
+    );
+    honest(&c);
+    Session::open_with(&c.t1.api, &c.t1.me, now(), seen)
+        .await
+        .unwrap();
 }

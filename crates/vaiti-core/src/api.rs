@@ -370,7 +370,7 @@ pub struct ChartList {
     pub charts: Vec<ChartSummary>,
 }
 
-/// `GET /api/v1/clinics/{clinic}/charts/{chart}`: everything about one chart the caller may see.
+/// Everything about one chart the caller may see (in a [`ReleasedChart`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartView {
@@ -394,6 +394,103 @@ pub struct ChartView {
     /// the care team.
     pub keyless: Vec<UserId>,
 }
+
+/// `POST /api/v1/clinics/{clinic}/charts/{chart}/release` and `…/access-log` request: a signed
+/// request ([`crate::signed::ReleaseRequestV1`], label `vaiti v1 log request`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedRequest {
+    /// The request's JSON bytes.
+    pub request: Sealed,
+    /// The requester's signature over them (65 bytes).
+    pub signature: Sealed,
+    /// The size of the newest checkpoint the client accepted (0 if none): the answer carries a
+    /// consistency proof from it.
+    pub known_log_size: u64,
+}
+
+/// The access-log evidence that comes with a release: the leaf recording it, included in a
+/// signed checkpoint that extends the client's last one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogEvidence {
+    /// The leaf's index.
+    pub index: u64,
+    /// The leaf (228 bytes, `vaiti_log::Leaf`).
+    pub leaf: Sealed,
+    /// The newest signed checkpoint (C2SP note), covering the leaf.
+    pub checkpoint: String,
+    /// The leaf's inclusion proof in that checkpoint's tree.
+    pub inclusion: Sealed,
+    /// A consistency proof from `known_log_size` to the checkpoint's size (empty when there is
+    /// nothing to prove).
+    pub consistency: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/charts/{chart}/release` response: the chart and the proof that
+/// opening it is in the access log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReleasedChart {
+    /// The chart as the caller may see it.
+    pub view: ChartView,
+    /// The leaf recording this release, with its proofs.
+    pub log: LogEvidence,
+}
+
+/// One leaf of a chart's access log, with its inclusion proof.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartLogLeaf {
+    /// The leaf's index in the clinic's log.
+    pub index: u64,
+    /// The leaf (228 bytes).
+    pub leaf: Sealed,
+    /// Its inclusion proof in the tree of the answer's checkpoint.
+    pub inclusion: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/charts/{chart}/access-log` response: every leaf of the chart,
+/// oldest first, ending with the leaf that records this reading (`log`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartAccessLog {
+    /// The chart's leaves before this reading, oldest first.
+    pub leaves: Vec<ChartLogLeaf>,
+    /// The leaf recording this reading, the checkpoint every inclusion proof is against, and
+    /// the consistency proof from the client's last checkpoint.
+    pub log: LogEvidence,
+}
+
+/// `GET /api/v1/clinics/{clinic}/log/leaves`: a run of the clinic's leaves, for auditors and
+/// admins recomputing the tree (`vaiti log verify`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogLeaves {
+    /// The first leaf's index.
+    pub start: u64,
+    /// The leaves (228 bytes each), in index order with no gaps.
+    pub leaves: Vec<Sealed>,
+    /// The stored subtree hashes these leaves complete, in append order: for each leaf, the leaf
+    /// hash `(0, i)` and then every parent it completes. An auditor compares them with a
+    /// recomputation, so an edited tree node is caught as well as an edited leaf.
+    pub nodes: Vec<LogNodeHash>,
+}
+
+/// A stored subtree hash of the access log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogNodeHash {
+    /// Its level (0 = a leaf).
+    pub level: u8,
+    /// Its index among the subtrees of that level.
+    pub index: u64,
+    /// The hash (32 bytes).
+    pub hash: Sealed,
+}
+
+/// The most leaves one `GET /log/leaves` answers with.
+pub const MAX_LOG_LEAVES_PAGE: u64 = 4096;
 
 /// `POST /api/v1/clinics/{clinic}/charts/{chart}/state` request: a care-team change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -480,6 +577,54 @@ pub struct LogCheckpointView {
     pub checkpoint: String,
     /// The log's verifier key (C2SP `name+keyid+base64`), to be listed in the clinic manifest.
     pub log_key: String,
+    /// Checkpoints co-signed by the witnesses the clinic manifest lists: for each listed witness
+    /// its newest co-signature, grouped by checkpoint (at most one entry per size, largest first),
+    /// each with a consistency proof to `size`. Empty when no listed witness has co-signed.
+    #[serde(default)]
+    pub witnessed: Vec<WitnessedCheckpoint>,
+}
+
+/// A checkpoint of the clinic's log with witness co-signatures (see [`LogCheckpointView`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WitnessedCheckpoint {
+    /// Its tree size.
+    pub size: u64,
+    /// The C2SP signed note: the log's signature and the witnesses' `cosignature/v1` lines.
+    pub checkpoint: String,
+    /// A consistency proof from this size to the newest checkpoint's (empty when equal).
+    pub proof: Sealed,
+}
+
+/// `GET /api/v1/clinics/{clinic}/log/witness` (public): what a witness checks and co-signs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogWitnessView {
+    /// The tree size of the newest checkpoint.
+    pub size: u64,
+    /// The newest checkpoint: a C2SP signed note with the log's signature only.
+    pub checkpoint: String,
+    /// A consistency proof from the size the witness asked about (`from`) to `size`; empty when
+    /// `from` is 0 or not smaller than `size`.
+    pub proof: Sealed,
+}
+
+/// The most witnesses a clinic manifest may list (servers and clients ignore a manifest's
+/// witness policy beyond this with an error, never silently).
+pub const MAX_WITNESSES: usize = 16;
+
+/// The longest co-signature line accepted, in bytes (a `cosignature/v1` line is about 130).
+pub const MAX_COSIGNATURE_LINE: usize = 512;
+
+/// `POST /api/v1/clinics/{clinic}/log/cosignatures` request (public): a witness's co-signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SubmitCosignature {
+    /// The tree size of the co-signed checkpoint (one the server signed).
+    pub size: u64,
+    /// The `cosignature/v1` signature line, `— <witness name> <base64>`, without a newline.
+    pub cosignature: String,
 }
 
 /// An inclusion or consistency proof: the concatenated 32-byte hashes (RFC 9162).

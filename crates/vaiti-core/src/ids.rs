@@ -160,6 +160,10 @@ id_type!(
     /// A key id as computed by `vaiti-crypto` (from the key or its public half).
     KeyId
 );
+id_type!(
+    /// A detection alert (`docs/access-log.md` "Detection").
+    AlertId
+);
 
 #[cfg(test)]
 mod tests {

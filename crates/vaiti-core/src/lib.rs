@@ -6,10 +6,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alert;
 pub mod api;
 pub mod ids;
 pub mod model;
+pub mod report;
 pub mod signed;
 
-pub use ids::{BranchId, ChartId, ClinicId, IdError, InviteId, KeyId, ObjectId, UserId};
+pub use alert::{Alert, AlertKind};
+pub use ids::{AlertId, BranchId, ChartId, ClinicId, IdError, InviteId, KeyId, ObjectId, UserId};
 pub use model::*;

@@ -242,6 +242,47 @@ pub enum InviteKind {
     Patient,
 }
 
+/// Why a chart is opened: stated in the signed request and kept in its access-log leaf, so the
+/// patient and auditors see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum AccessPurpose {
+    /// Care of the patient (clinicians, the patient themself).
+    Treatment,
+    /// Running the clinic: front desk, scheduling, billing.
+    Administration,
+    /// Checking the access log itself.
+    Audit,
+    /// Break-glass access outside the usual care.
+    Emergency,
+}
+
+impl AccessPurpose {
+    /// Every purpose.
+    pub const ALL: [AccessPurpose; 4] = [
+        AccessPurpose::Treatment,
+        AccessPurpose::Administration,
+        AccessPurpose::Audit,
+        AccessPurpose::Emergency,
+    ];
+
+    /// The name used in the CLI and the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AccessPurpose::Treatment => "treatment",
+            AccessPurpose::Administration => "administration",
+            AccessPurpose::Audit => "audit",
+            AccessPurpose::Emergency => "emergency",
+        }
+    }
+
+    /// Parses a name from [`AccessPurpose::as_str`].
+    pub fn parse(name: &str) -> Option<AccessPurpose> {
+        AccessPurpose::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
 /// The lifecycle of an invite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -517,5 +558,27 @@ pub struct LogCheckpoint {
     /// The signed note.
     pub note: Sealed,
     /// When it was stored (or last co-signed).
+    pub created_at: i64,
+}
+
+/// A witness's co-signature on a stored checkpoint of a clinic's log (C2SP `cosignature/v1`),
+/// verified by the server before it is stored. One per (clinic, size, witness); a later
+/// co-signature of the same checkpoint by the same witness replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogCosignature {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The tree size of the co-signed checkpoint.
+    pub size: u64,
+    /// The witness's key name.
+    pub witness_name: String,
+    /// The witness's C2SP key ID.
+    pub witness_key_id: u32,
+    /// When the witness co-signed (POSIX seconds, from the signed line).
+    pub timestamp: u64,
+    /// The signature line, `— <name> <base64>`, without a newline.
+    pub line: String,
+    /// When it was stored.
     pub created_at: i64,
 }

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{BranchId, ChartId, ClinicId, InviteId, UserId};
-use crate::model::{AccountKind, InviteKind, Role, Sealed};
+use crate::model::{AccessPurpose, AccountKind, InviteKind, Role, Sealed};
 
 /// An invite, v1, signed by the inviter (label `vaiti v1 invite`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,4 +92,27 @@ pub struct ChartStateV1 {
     pub author: UserId,
     /// When.
     pub created_at: i64,
+}
+
+/// A request to open a chart (release its keys), v1, signed by the requesting user (label
+/// `vaiti v1 log request`). The server appends an access-log leaf carrying this signature in the
+/// same transaction as the release; the client refuses the keys unless that leaf, its inclusion
+/// proof and a signed checkpoint come with them (`docs/access-log.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseRequestV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The chart to open.
+    pub chart: ChartId,
+    /// Who asks.
+    pub user: UserId,
+    /// Why.
+    pub purpose: AccessPurpose,
+    /// When the client made the request (seconds since the epoch); the server refuses requests
+    /// more than a few minutes from its own clock.
+    pub time: i64,
+    /// 16 random bytes (hex), so no two requests are the same.
+    pub nonce: String,
 }

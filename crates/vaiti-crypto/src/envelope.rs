@@ -63,17 +63,22 @@ pub enum Kind {
     RootPin,
     /// A chart's identity key wrapped under its branch's directory key (front desk's access).
     IdentityKeyWrap,
+    /// A patient's report of an access-log entry they do not recognise ("I don't recognise
+    /// this"): their own words, under a one-report key wrapped to the clinic's admins and
+    /// auditors. Authored by the chart's patient.
+    AccessReport,
 }
 
 impl Kind {
     /// Every kind, in byte order (for tests and tools).
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Note,
         Kind::NoteDraft,
         Kind::IdentityRecord,
         Kind::SearchCard,
         Kind::QuestionnaireResponse,
         Kind::LocalCache,
+        Kind::AccessReport,
         Kind::ContentKeyWrap,
         Kind::AccountKeyWrap,
         Kind::DecryptionKeyWrap,
@@ -92,6 +97,7 @@ impl Kind {
             Kind::SearchCard => 0x04,
             Kind::QuestionnaireResponse => 0x05,
             Kind::LocalCache => 0x06,
+            Kind::AccessReport => 0x07,
             Kind::ContentKeyWrap => 0x41,
             Kind::AccountKeyWrap => 0x42,
             Kind::DecryptionKeyWrap => 0x43,
@@ -130,6 +136,7 @@ impl Kind {
                 AuthorRole::Admin,
             ],
             Kind::QuestionnaireResponse => &[AuthorRole::Patient, AuthorRole::Therapist],
+            Kind::AccessReport => &[AuthorRole::Patient],
             _ => &[],
         }
     }

@@ -1,6 +1,7 @@
 //! Symmetric keys, typed by what they may do.
 //!
-//! A [`ContentKey`] seals content and nothing else. Key-encryption keys ([`CaseKey`],
+//! A [`ContentKey`] seals content and nothing else; a [`ReportKey`] seals one patient report and
+//! nothing else. Key-encryption keys ([`CaseKey`],
 //! [`IdentityKey`], [`DirectoryKey`], [`AccountKey`], [`KeyEncryptionKey`]) wrap keys and nothing
 //! else; each wraps only the key types it is meant to. The rule is enforced by which methods exist,
 //! so a misuse does not compile. All secrets zeroize on drop, are neither `Clone` nor `Serialize`,
@@ -240,6 +241,39 @@ impl DirectoryKey {
 }
 redacted_debug!(DirectoryKey);
 
+/// A one-report key: seals exactly one patient report about one chart (kind
+/// [`AccessReport`](crate::Kind::AccessReport)) and is wrapped, by the reporting patient, to
+/// each of the clinic's admins and auditors. Fresh for every report, so a report's readers are
+/// exactly the members it was wrapped to.
+pub struct ReportKey {
+    pub(crate) material: KeyMaterial,
+    chart: ChartId,
+}
+
+impl ReportKey {
+    /// A fresh report key for a report about `chart`.
+    pub fn generate(chart: ChartId) -> Result<Self> {
+        Ok(Self {
+            material: KeyMaterial::generate()?,
+            chart,
+        })
+    }
+
+    pub(crate) fn from_parts(material: KeyMaterial, chart: ChartId) -> Self {
+        Self { material, chart }
+    }
+
+    /// The chart the report is about.
+    pub fn chart(&self) -> ChartId {
+        self.chart
+    }
+    /// This key's id.
+    pub fn key_id(&self) -> KeyId {
+        self.material.key_id()
+    }
+}
+redacted_debug!(ReportKey);
+
 /// A user's Account Key (AK): wraps the user's private keys, pinned root fingerprint and cache key.
 pub struct AccountKey {
     pub(crate) material: KeyMaterial,
@@ -297,5 +331,6 @@ impl ZeroizeOnDrop for ContentKey {}
 impl ZeroizeOnDrop for CaseKey {}
 impl ZeroizeOnDrop for IdentityKey {}
 impl ZeroizeOnDrop for DirectoryKey {}
+impl ZeroizeOnDrop for ReportKey {}
 impl ZeroizeOnDrop for AccountKey {}
 impl ZeroizeOnDrop for KeyEncryptionKey {}

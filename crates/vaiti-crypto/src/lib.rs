@@ -99,8 +99,13 @@ pub use envelope::{AuthorRole, Context, Envelope, Kind, OpenPolicy, Plaintext, S
 pub use error::{Error, Result};
 pub use ids::{BranchId, ChartId, ClinicId, Epoch, KeyId, ObjectId, Tier, UserId};
 pub use invite::InviteSecret;
-pub use keys::{AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey};
-pub use record::{CacheKey, RecordKey, SealedRecord, account_context, identity_wrap_context};
+pub use keys::{
+    AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, ReportKey,
+};
+pub use record::{
+    CacheKey, RecordKey, SealedRecord, account_context, identity_wrap_context, report_context,
+    report_entry_binding,
+};
 pub use shamir::{EscrowKey, EscrowShare};
 pub use sign::{
     RootFingerprint, RootKey, Signature, SignatureDomain, SigningKey, VerifyingKey,

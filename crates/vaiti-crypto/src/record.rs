@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::{ChartId, ClinicId, Epoch, KeyId, ObjectId, UserId};
 use crate::keys::{
     AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, KeyMaterial,
+    ReportKey,
 };
 use crate::sign::{RootFingerprint, SigningKey};
 use crate::wrap::DecryptionKey;
@@ -34,6 +35,91 @@ impl ContentKey {
     /// commitment, AEAD, signature and author role, rollback, padding.
     pub fn open(&self, signed: &SignedEnvelope, policy: &OpenPolicy<'_>) -> Result<Plaintext> {
         envelope::open_signed(&self.material, signed, policy)
+    }
+}
+
+/// What a patient report's context carries in `chart_state_hash`: the access-log entry it is
+/// about, `SHA-256("vaiti v1 access report entry" || entry u64)` (`docs/formats.md` §2.8).
+pub fn report_entry_binding(entry: u64) -> [u8; 32] {
+    use sha2::{Digest as _, Sha256};
+    Sha256::new()
+        .chain_update(b"vaiti v1 access report entry")
+        .chain_update(entry.to_be_bytes())
+        .finalize()
+        .into()
+}
+
+/// The context of a patient's report about access-log entry `entry` of `chart`: the report is
+/// object `report` (version 1), authored by the patient with key `patient_key` at `created_at`,
+/// and the entry is bound through [`report_entry_binding`]. A reader rebuilds it from the
+/// report's metadata, so a report moved to another clinic, chart, entry, report id, author or
+/// time does not open.
+pub fn report_context(
+    clinic: ClinicId,
+    report: ObjectId,
+    chart: ChartId,
+    entry: u64,
+    patient: UserId,
+    patient_key: KeyId,
+    created_at: i64,
+) -> Context {
+    Context {
+        clinic,
+        object: report,
+        object_version: 1,
+        chart: Some(chart),
+        tier: None,
+        epoch: Epoch(0),
+        author: patient,
+        author_key: patient_key,
+        created_at,
+        prev_version_hash: [0; 32],
+        chart_state_hash: report_entry_binding(entry),
+    }
+}
+
+impl ReportKey {
+    fn covers(&self, context: &Context) -> bool {
+        context.chart == Some(self.chart())
+            && context.tier.is_none()
+            && context.epoch == Epoch(0)
+            && context.object_version == 1
+            && context.prev_version_hash == [0; 32]
+    }
+
+    /// Seals and signs a patient's report (kind `AccessReport`) with the context of
+    /// [`report_context`]; `context.author_key` must be `author`'s key id.
+    pub fn seal_report(
+        &self,
+        context: &Context,
+        content: &[u8],
+        author: &SigningKey,
+    ) -> Result<SignedEnvelope> {
+        if !self.covers(context) {
+            return Err(Error::NotAllowed);
+        }
+        let envelope = envelope::seal(&self.material, Kind::AccessReport, context, content)?;
+        envelope::sign(envelope, Kind::AccessReport, context, author)
+    }
+
+    /// Opens a patient's report in the order of `docs/formats.md` §2.7. Only `AccessReport`
+    /// envelopes open under a report key, whatever else `policy.allowed` lists.
+    pub fn open_report(
+        &self,
+        signed: &SignedEnvelope,
+        policy: &OpenPolicy<'_>,
+    ) -> Result<Plaintext> {
+        if !policy.allowed.contains(&Kind::AccessReport) || !self.covers(policy.context) {
+            return Err(Error::NotAllowed);
+        }
+        envelope::open_signed(
+            &self.material,
+            signed,
+            &OpenPolicy {
+                allowed: &[Kind::AccessReport],
+                ..*policy
+            },
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use crate::ids::UserId;
 use crate::ids::{BranchId, ChartId, ClinicId, Epoch, Tier};
 use crate::keys::{
     AccountKey, CaseKey, ContentKey, DirectoryKey, IdentityKey, KeyEncryptionKey, KeyMaterial,
+    ReportKey,
 };
 use crate::record::{CacheKey, RecordKey, account_context};
 use crate::sign::{RootKey, SigningKey};
@@ -46,6 +47,27 @@ pub fn directory_key(bytes: &[u8; 32], branch: BranchId, epoch: Epoch) -> Result
         branch,
         epoch,
     ))
+}
+
+/// A report key from chosen bytes.
+pub fn report_key(bytes: &[u8; 32], chart: ChartId) -> Result<ReportKey> {
+    Ok(ReportKey::from_parts(
+        KeyMaterial::from_bytes(bytes)?,
+        chart,
+    ))
+}
+
+/// Seals and signs a patient report with a chosen nonce.
+pub fn seal_report(
+    key: &ReportKey,
+    context: &Context,
+    content: &[u8],
+    nonce: &[u8; 24],
+    author: &SigningKey,
+) -> Result<SignedEnvelope> {
+    let env =
+        envelope::seal_with_nonce(&key.material, Kind::AccessReport, context, content, nonce)?;
+    envelope::sign(env, Kind::AccessReport, context, author)
 }
 
 /// An Account Key from chosen bytes.

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result, random_bytes};
 use crate::ids::{BranchId, ChartId, ClinicId, Epoch, KeyId, Tier};
-use crate::keys::{CaseKey, DirectoryKey, IdentityKey, KeyMaterial};
+use crate::keys::{CaseKey, DirectoryKey, IdentityKey, KeyMaterial, ReportKey};
 use crate::sign::{RootKey, Signature, SignatureDomain, SigningKey, VerifyingKey};
 
 type Kem = hpke::kem::XWing;
@@ -375,6 +375,8 @@ pub enum WrappedKind {
     DirectoryKey,
     /// The clinic [`RootKey`].
     RootKey,
+    /// A one-report [`ReportKey`] (a patient's report, wrapped to admins and auditors).
+    ReportKey,
 }
 
 impl WrappedKind {
@@ -384,6 +386,7 @@ impl WrappedKind {
             WrappedKind::IdentityKey => 0x82,
             WrappedKind::DirectoryKey => 0x83,
             WrappedKind::RootKey => 0x84,
+            WrappedKind::ReportKey => 0x85,
         }
     }
 
@@ -393,6 +396,7 @@ impl WrappedKind {
             0x82 => WrappedKind::IdentityKey,
             0x83 => WrappedKind::DirectoryKey,
             0x84 => WrappedKind::RootKey,
+            0x85 => WrappedKind::ReportKey,
             _ => return Err(Error::Malformed),
         })
     }
@@ -523,6 +527,7 @@ mod private {
     impl Sealed for super::IdentityKey {}
     impl Sealed for super::DirectoryKey {}
     impl Sealed for super::RootKey {}
+    impl Sealed for super::ReportKey {}
 }
 
 impl Wrappable for CaseKey {
@@ -634,5 +639,31 @@ impl Wrappable for RootKey {
         let seed: [u8; 32] = secret.try_into().map_err(|_| Error::Malformed)?;
         let seed = Zeroizing::new(seed);
         Ok(RootKey::from_seed(&seed))
+    }
+}
+
+impl Wrappable for ReportKey {
+    const KIND: WrappedKind = WrappedKind::ReportKey;
+    fn target(&self) -> WrapTarget {
+        WrapTarget {
+            scope: Scope::Chart(self.chart()),
+            tier: None,
+            epoch: Epoch(0),
+        }
+    }
+    fn carried_key_id(&self) -> KeyId {
+        self.key_id()
+    }
+    fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(*self.material.secret())
+    }
+    fn rebuild(secret: &[u8], target: &WrapTarget) -> Result<Self> {
+        match (target.scope, target.tier, target.epoch) {
+            (Scope::Chart(chart), None, Epoch(0)) => Ok(ReportKey::from_parts(
+                KeyMaterial::from_bytes(secret)?,
+                chart,
+            )),
+            _ => Err(Error::Malformed),
+        }
     }
 }

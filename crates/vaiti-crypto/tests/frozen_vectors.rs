@@ -21,8 +21,8 @@ use vaiti_crypto::testing;
 use vaiti_crypto::wrap::{DecryptionKey, PublicWrap, Scope, WrapTarget};
 use vaiti_crypto::{
     AuthorRole, BranchId, CaseKey, ChartId, ClinicId, Context, DirectoryKey, Envelope, Epoch,
-    Error, IdentityKey, KeyId, Kind, ObjectId, OpenPolicy, RecordKey, RootFingerprint, RootKey,
-    SealedRecord, Signature, SignedEnvelope, SigningKey, Tier, UserId,
+    Error, IdentityKey, KeyId, Kind, ObjectId, OpenPolicy, RecordKey, ReportKey, RootFingerprint,
+    RootKey, SealedRecord, Signature, SignedEnvelope, SigningKey, Tier, UserId,
 };
 
 fn vectors_dir() -> PathBuf {
@@ -119,6 +119,24 @@ enum Vector {
         nonce: String,
         envelope: String,
         open_chart: Option<String>,
+        expect_error: Option<String>,
+    },
+    /// A patient's report of an access-log entry, sealed and signed under a one-report key.
+    #[serde(rename = "access-report-v1")]
+    AccessReport {
+        description: String,
+        report_key: String,
+        nonce: String,
+        author_seed: String,
+        author_roles: Vec<String>,
+        content_utf8: String,
+        /// The access-log entry reported (bound through `context.chart_state_hash`).
+        entry: u64,
+        context: ContextJson,
+        envelope: String,
+        signature: String,
+        /// For `fail_*`: the entry the reader expects, when it differs from `entry`.
+        open_entry: Option<u64>,
         expect_error: Option<String>,
     },
     /// A key wrapped to an X-Wing public key with HPKE, signed by the wrapper.
@@ -514,6 +532,87 @@ fn check(name: &str, v: &Vector) {
             let rebuilt = testing::wrap_identity_key(&dk, &ik, clinic, &unhex(nonce)).unwrap();
             assert_eq!(hex::encode(rebuilt.as_bytes()), *envelope, "{name}: bytes");
         }
+        Vector::AccessReport {
+            report_key,
+            nonce,
+            author_seed,
+            author_roles,
+            content_utf8,
+            entry,
+            context,
+            envelope,
+            signature,
+            open_entry,
+            expect_error,
+            ..
+        } => {
+            let ctx = context.to_context();
+            let chart = ctx.chart.expect("a report names its chart");
+            // The recorded context is exactly `report_context` of the recorded entry.
+            assert_eq!(
+                vaiti_crypto::report_context(
+                    ctx.clinic,
+                    ctx.object,
+                    chart,
+                    *entry,
+                    ctx.author,
+                    ctx.author_key,
+                    ctx.created_at
+                ),
+                ctx,
+                "{name}: context"
+            );
+            let open_ctx = vaiti_crypto::report_context(
+                ctx.clinic,
+                ctx.object,
+                chart,
+                open_entry.unwrap_or(*entry),
+                ctx.author,
+                ctx.author_key,
+                ctx.created_at,
+            );
+            let key = testing::report_key(&unhex(report_key), chart).unwrap();
+            let author = SigningKey::from_seed(&unhex(author_seed));
+            let signed = SignedEnvelope {
+                envelope: Envelope::from_bytes(hex::decode(envelope).unwrap()),
+                signature: Signature::from_bytes(&hex::decode(signature).unwrap()).unwrap(),
+            };
+            let roles: Vec<AuthorRole> = author_roles.iter().map(|r| role_from(r)).collect();
+            let opened = key
+                .open_report(
+                    &signed,
+                    &OpenPolicy {
+                        allowed: &[Kind::AccessReport],
+                        context: &open_ctx,
+                        author: &author.verifying_key(),
+                        author_roles: &roles,
+                        newest_seen_version: None,
+                    },
+                )
+                .map(|z| z.to_vec());
+            if is_fail {
+                assert_eq!(
+                    opened,
+                    Err(error_from(expect_error.as_deref().unwrap())),
+                    "{name}"
+                );
+                return;
+            }
+            assert_eq!(opened.unwrap(), content_utf8.as_bytes(), "{name}: content");
+            let rebuilt =
+                testing::seal_report(&key, &ctx, content_utf8.as_bytes(), &unhex(nonce), &author)
+                    .unwrap();
+            assert_eq!(
+                hex::encode(rebuilt.envelope.as_bytes()),
+                *envelope,
+                "{name}: envelope bytes"
+            );
+            assert_eq!(
+                hex::encode(rebuilt.signature.to_bytes()),
+                *signature,
+                "{name}: signature bytes"
+            );
+        }
         Vector::PublicWrap {
             carried,
             carried_secret,
@@ -603,6 +702,28 @@ fn check(name: &str, v: &Vector) {
                         let key = testing::directory_key(&secret, branch, Epoch(*epoch)).unwrap();
                         let opened = recipient
                             .unwrap::<DirectoryKey>(&pw, open_clinic_id, &target, &vk)
+                            .map(|k| k.key_id());
+                        (
+                            opened,
+                            Some(recipient_wrap(
+                                recipient_seed,
+                                &key,
+                                clinic_id,
+                                &wrapper,
+                                randomness,
+                            )),
+                        )
+                    }
+                    "report" => {
+                        let chart = ChartId::from_bytes(unhex(scope_id.as_deref().unwrap()));
+                        let target = WrapTarget {
+                            scope: Scope::Chart(chart),
+                            tier: None,
+                            epoch: target_epoch,
+                        };
+                        let key = testing::report_key(&secret, chart).unwrap();
+                        let opened = recipient
+                            .unwrap::<ReportKey>(&pw, open_clinic_id, &target, &vk)
                             .map(|k| k.key_id());
                         (
                             opened,
@@ -1043,6 +1164,68 @@ fn generate() -> Vec<(String, Vector)> {
         out.push(("fail_v1_note_nonzero_padding.json".into(), v));
     }
 
+    // A patient's report of an access-log entry.
+    {
+        let report_bytes: [u8; 32] = filled(0x14);
+        let nonce: [u8; 24] = filled(0x15);
+        let entry = 4_242;
+        let ctx = vaiti_crypto::report_context(
+            ClinicId::from_bytes(CLINIC),
+            ObjectId::from_bytes(OBJECT),
+            ChartId::from_bytes(CHART),
+            entry,
+            UserId::from_bytes(AUTHOR),
+            author_key().key_id(),
+            1_795_000_000,
+        );
+        let key = testing::report_key(&report_bytes, ChartId::from_bytes(CHART)).unwrap();
+        let content = "En tunnista tätä: en ole koskaan asioinut tällä toimipisteellä.";
+        let signed =
+            testing::seal_report(&key, &ctx, content.as_bytes(), &nonce, &author_key()).unwrap();
+        let report = Vector::AccessReport {
+            description: "A patient's report of an access-log entry they do not recognise".into(),
+            report_key: h(&report_bytes),
+            nonce: h(&nonce),
+            author_seed: h(&filled::<32>(0xa0)),
+            author_roles: vec!["patient".into()],
+            content_utf8: content.into(),
+            entry,
+            context: ContextJson::from_context(&ctx),
+            envelope: h(signed.envelope.as_bytes()),
+            signature: h(&signed.signature.to_bytes()),
+            open_entry: None,
+            expect_error: None,
+        };
+        let mut other_entry = report.clone();
+        if let Vector::AccessReport {
+            open_entry,
+            expect_error,
+            description,
+            ..
+        } = &mut other_entry
+        {
+            *open_entry = Some(entry + 1);
+            *expect_error = Some("DecryptionFailed".into());
+            *description = "A report presented as one about another access-log entry".into();
+        }
+        let mut by_staff = report.clone();
+        if let Vector::AccessReport {
+            author_roles,
+            expect_error,
+            description,
+            ..
+        } = &mut by_staff
+        {
+            *author_roles = vec!["admin".into(), "auditor".into()];
+            *expect_error = Some("NotAllowed".into());
+            *description =
+                "A report whose author is certified only as staff, not as a patient".into();
+        }
+        out.push(("v1_s1_access_report.json".into(), report));
+        out.push(("fail_v1_access_report_other_entry.json".into(), other_entry));
+        out.push(("fail_v1_access_report_by_staff.json".into(), by_staff));
+    }
+
     // Local cache.
     {
         let key = testing::cache_key(&filled(0x70)).unwrap();
@@ -1218,6 +1401,13 @@ fn generate() -> Vec<(String, Vector)> {
                 &wrapper,
                 randomness,
             ),
+            "report" => testing::wrap_with_randomness(
+                recipient.public_key(),
+                &testing::report_key(&secret, ChartId::from_bytes(CHART)).unwrap(),
+                clinic,
+                &wrapper,
+                randomness,
+            ),
             _ => testing::wrap_with_randomness(
                 recipient.public_key(),
                 &testing::root_key(&secret),
@@ -1275,6 +1465,17 @@ fn generate() -> Vec<(String, Vector)> {
             None,
             2,
             "A branch directory key wrapped to front desk",
+        ),
+    ));
+    out.push((
+        "v1_s1_wrap_report_key.json".into(),
+        mk(
+            "report",
+            filled(0x14),
+            Some(CHART),
+            None,
+            0,
+            "A one-report key wrapped by a patient to an auditor",
         ),
     ));
     out.push((
@@ -1423,6 +1624,9 @@ fn there_is_a_vector_for_every_kind_and_wrapped_key() {
             Vector::IdentityKeyWrap { .. } => {
                 kinds.insert("IdentityKeyWrap".to_string());
             }
+            Vector::AccessReport { .. } => {
+                kinds.insert("AccessReport".to_string());
+            }
             Vector::PublicWrap { carried: c, .. } => {
                 carried.insert(c.clone());
             }
@@ -1434,7 +1638,7 @@ fn there_is_a_vector_for_every_kind_and_wrapped_key() {
             "no frozen vector for kind {k:?}"
         );
     }
-    for c in ["case", "identity", "directory", "root"] {
+    for c in ["case", "identity", "directory", "root", "report"] {
         assert!(
             carried.contains(c),
             "no frozen public-key wrap vector for a {c} key"

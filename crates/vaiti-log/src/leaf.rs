@@ -55,10 +55,12 @@ pub enum Action {
     PatientReport,
     /// The escrow quorum rebuilt the escrow key.
     EscrowUse,
+    /// A chart's access log was read (by its patient, an auditor or an admin).
+    LogRead,
 }
 
 impl Action {
-    const ALL: [Action; 10] = [
+    const ALL: [Action; 11] = [
         Action::KeyRelease,
         Action::IdentityRead,
         Action::RecordWrite,
@@ -69,6 +71,7 @@ impl Action {
         Action::AdminAction,
         Action::PatientReport,
         Action::EscrowUse,
+        Action::LogRead,
     ];
 
     /// The action byte.
@@ -84,6 +87,7 @@ impl Action {
             Action::AdminAction => 8,
             Action::PatientReport => 9,
             Action::EscrowUse => 10,
+            Action::LogRead => 11,
         }
     }
 
@@ -133,6 +137,21 @@ impl Purpose {
     pub fn from_byte(byte: u8) -> Option<Purpose> {
         Purpose::ALL.into_iter().find(|p| p.to_byte() == byte)
     }
+}
+
+/// The detail hash of a leaf: SHA-256 over the label `vaiti v1 log detail` and each part prefixed
+/// with its length (u64, big-endian), so parts cannot be shifted into one another. Servers fill a
+/// leaf's `detail` with it; clients recompute it from what they received (the request they signed
+/// and the wraps released to them) to check that a leaf is about exactly that.
+pub fn detail_hash(parts: &[&[u8]]) -> Hash {
+    use sha2::{Digest as _, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"vaiti v1 log detail");
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
 }
 
 /// A chart's previous leaf: the per-chart chain.
@@ -270,8 +289,19 @@ impl Leaf {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
     use super::*;
+    #[test]
+    fn detail_hash_separates_parts() {
+        let ab_c = detail_hash(&[b"ab", b"c"]);
+        let a_bc = detail_hash(&[b"a", b"bc"]);
+        let abc = detail_hash(&[b"abc"]);
+        assert_ne!(ab_c, a_bc);
+        assert_ne!(ab_c, abc);
+        assert_ne!(detail_hash(&[]), detail_hash(&[b""]));
+        assert_eq!(detail_hash(&[b"ab", b"c"]), ab_c);
+    }
 
     fn sample() -> Leaf {
         Leaf {

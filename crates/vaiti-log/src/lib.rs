@@ -60,7 +60,7 @@ pub mod tree;
 
 pub use checkpoint::{Checkpoint, LogKey, LogSigningKey, SignedCheckpoint};
 pub use cosignature::{Cosignature, MAX_CLOCK_SKEW_SECS, WitnessKey, WitnessSigningKey};
-pub use leaf::{Action, ChartLink, LEAF_V1_LEN, Leaf, Purpose};
+pub use leaf::{Action, ChartLink, LEAF_V1_LEN, Leaf, Purpose, detail_hash};
 pub use note::{NoteSignature, SignedNote};
 pub use proof::{
     ConsistencyPlan, ConsistencyProof, InclusionPlan, InclusionProof, consistency_proof_len,

@@ -8,12 +8,9 @@
 //! `apply`. The store refuses any index but the next one, so two requests racing for the same
 //! index cannot both succeed: the loser recomputes and tries again.
 //!
-//! Still to come (issue 4): checkpoints signed with the clinic's log key, key release as a signed
-//! request answered with the leaf, its inclusion proof and a checkpoint, and clients that check
-//! them. Until then the leaves are written and kept, and `GET /charts/{chart}` records the key
-//! release or identity read it performs.
+//! Checkpoints are signed lazily under the clinic's log key, whenever one is asked for and the
+//! log has grown. Chart openings and access-log reads are signed requests (`crate::release`).
 
-use sha2::{Digest as _, Sha256};
 use vaiti_core::{ChartId, ClinicId, LogLeaf, LogNode, Sealed, UserId};
 use vaiti_log::{Action, ChartLink, Frontier, Leaf, Purpose};
 use vaiti_store::{StoreError, Write};
@@ -39,6 +36,10 @@ pub(crate) struct Entry {
     pub(crate) object: Option<[u8; 16]>,
     /// SHA-256 of what the action is about.
     pub(crate) detail: [u8; 32],
+    /// The signing key id of a signed request (zeros when not signed).
+    pub(crate) actor_key: [u8; 16],
+    /// The client's signature over its request (zeros when not signed).
+    pub(crate) request_signature: [u8; 65],
 }
 
 impl Entry {
@@ -51,6 +52,8 @@ impl Entry {
             chart: None,
             object: None,
             detail: [0; 32],
+            actor_key: [0; 16],
+            request_signature: [0; 65],
         }
     }
 
@@ -66,15 +69,16 @@ impl Entry {
         self
     }
 
-    /// The detail hash: SHA-256 over a label and `parts`.
+    /// The detail hash over `parts` ([`vaiti_log::detail_hash`]).
     pub(crate) fn detail(mut self, parts: &[&[u8]]) -> Self {
-        let mut h = Sha256::new();
-        h.update(b"vaiti v1 log detail");
-        for p in parts {
-            h.update((p.len() as u64).to_be_bytes());
-            h.update(p);
-        }
-        self.detail = h.finalize().into();
+        self.detail = vaiti_log::detail_hash(parts);
+        self
+    }
+
+    /// The client's signed request: its signing key id and signature.
+    pub(crate) fn signed(mut self, key: [u8; 16], signature: [u8; 65]) -> Self {
+        self.actor_key = key;
+        self.request_signature = signature;
         self
     }
 }
@@ -90,6 +94,18 @@ pub(crate) async fn apply_logged(
     writes: Vec<Write>,
     entry: Entry,
 ) -> Result<u64, ApiError> {
+    apply_logged_leaf(state, clinic, writes, entry)
+        .await
+        .map(|(index, _)| index)
+}
+
+/// [`apply_logged`], also returning the leaf's encoding.
+pub(crate) async fn apply_logged_leaf(
+    state: &AppState,
+    clinic: ClinicId,
+    writes: Vec<Write>,
+    entry: Entry,
+) -> Result<(u64, [u8; vaiti_log::LEAF_V1_LEN]), ApiError> {
     for _ in 0..APPEND_ATTEMPTS {
         let size = state.store.log_size(clinic).await?;
         let ids: Vec<(u8, u64)> = Frontier::peak_ids(size)
@@ -122,13 +138,13 @@ pub(crate) async fn apply_logged(
             purpose: entry.purpose,
             clinic: *clinic.as_bytes(),
             actor: entry.actor.map_or([0; 16], |u| *u.as_bytes()),
-            actor_key: [0; 16],
+            actor_key: entry.actor_key,
             chart: entry.chart.map_or([0; 16], |c| *c.as_bytes()),
             chart_previous,
             object: entry.object.unwrap_or([0; 16]),
             detail: entry.detail,
             time: now,
-            request_signature: [0; 65],
+            request_signature: entry.request_signature,
         };
         let bytes = leaf.encode();
         let hash = vaiti_log::leaf_hash(&bytes);
@@ -155,7 +171,7 @@ pub(crate) async fn apply_logged(
             nodes,
         });
         match state.store.apply(all).await {
-            Ok(()) => return Ok(index),
+            Ok(()) => return Ok((index, bytes)),
             Err(StoreError::Conflict("log leaf index is not the next one" | "log node exists")) => {
                 continue;
             }
@@ -199,7 +215,7 @@ async fn signing_key(state: &AppState, clinic: ClinicId) -> Result<LogSigningKey
     LogSigningKey::from_seed(&origin(clinic), &seed).map_err(log_error)
 }
 
-async fn hashes(
+pub(crate) async fn node_hashes(
     state: &AppState,
     clinic: ClinicId,
     nodes: &[NodeId],
@@ -233,17 +249,33 @@ pub(crate) async fn checkpoint(
     caller: Caller,
 ) -> Result<axum::Json<LogCheckpointView>, ApiError> {
     let clinic = caller.session.clinic;
-    let key = signing_key(&state, clinic).await?;
+    let (size, note, key) = current_checkpoint(&state, clinic).await?;
+    Ok(axum::Json(LogCheckpointView {
+        size,
+        checkpoint: String::from_utf8(note)
+            .map_err(|_| ApiError::internal("a stored checkpoint is not text"))?,
+        log_key: key.log_key().to_vkey(),
+        witnessed: crate::witness::witnessed(&state, clinic, size).await?,
+    }))
+}
+
+/// The newest signed checkpoint (size, note bytes) and the log key, signing one for the current
+/// size first if the stored one is older. Shared by every endpoint that hands out a checkpoint.
+pub(crate) async fn current_checkpoint(
+    state: &AppState,
+    clinic: ClinicId,
+) -> Result<(u64, Vec<u8>, LogSigningKey), ApiError> {
+    let key = signing_key(state, clinic).await?;
     let size = state.store.log_size(clinic).await?;
     let stored = state.store.latest_log_checkpoint(clinic).await?;
     let (size, note) = match stored {
         Some(c) if c.size >= size => (c.size, c.note.0),
         _ => {
-            let peaks = hashes(&state, clinic, &Frontier::peak_ids(size)).await?;
+            let peaks = node_hashes(state, clinic, &Frontier::peak_ids(size)).await?;
             let root = Frontier::from_peaks(size, peaks).map_err(log_error)?.root();
             let checkpoint = Checkpoint::new(&origin(clinic), size, root).map_err(log_error)?;
             let note = key.sign(&checkpoint).map_err(log_error)?.to_bytes();
-            state
+            let put = state
                 .store
                 .apply(vec![Write::PutLogCheckpoint(vaiti_core::LogCheckpoint {
                     clinic,
@@ -251,16 +283,17 @@ pub(crate) async fn checkpoint(
                     note: Sealed(note.clone()),
                     created_at: state.now(),
                 })])
-                .await?;
+                .await;
+            match put {
+                Ok(()) => {}
+                // Another request signed this size meanwhile: equally good (same tree).
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
             (size, note)
         }
     };
-    Ok(axum::Json(LogCheckpointView {
-        size,
-        checkpoint: String::from_utf8(note)
-            .map_err(|_| ApiError::internal("a stored checkpoint is not text"))?,
-        log_key: key.log_key().to_vkey(),
-    }))
+    Ok((size, note, key))
 }
 
 /// Parameters of `GET /log/inclusion`.
@@ -298,7 +331,7 @@ pub(crate) async fn inclusion(
     }
     let plan = InclusionPlan::new(q.index, q.size)
         .map_err(|_| ApiError::bad_request("the index is not in a tree of that size"))?;
-    let found = hashes(&state, clinic, plan.nodes()).await?;
+    let found = node_hashes(&state, clinic, plan.nodes()).await?;
     let proof = plan.assemble(&found).map_err(log_error)?;
     Ok(axum::Json(LogProof {
         proof: Sealed(proof.to_bytes()),
@@ -340,7 +373,7 @@ pub(crate) async fn consistency(
     }
     let plan = ConsistencyPlan::new(q.from, q.to)
         .map_err(|_| ApiError::bad_request("not 0 < from ≤ to"))?;
-    let found = hashes(&state, clinic, plan.nodes()).await?;
+    let found = node_hashes(&state, clinic, plan.nodes()).await?;
     let proof = plan.assemble(&found).map_err(log_error)?;
     Ok(axum::Json(LogProof {
         proof: Sealed(proof.to_bytes()),

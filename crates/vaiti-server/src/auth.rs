@@ -448,6 +448,7 @@ pub(crate) async fn login_finish(
             ),
         )
         .await?;
+        crate::alerts::login_failed(&state, clinic).await;
         return Err(login_failed());
     };
     let user = account.id;

@@ -70,6 +70,8 @@ pub(crate) async fn access(
     chart: ChartId,
 ) -> Result<(Chart, Option<ChartStateV1>, Access), ApiError> {
     let clinic = caller.session.clinic;
+    // Before any check: a request naming a decoy alerts whether it is granted or refused.
+    crate::alerts::chart_named(state, clinic, chart, caller.session.user).await;
     let row = state
         .store
         .chart(clinic, chart)
@@ -408,6 +410,9 @@ pub(crate) async fn list_charts(
             return Err(ApiError::not_found());
         }
         for chart in state.store.charts_in_branch(clinic, branch).await? {
+            if crate::alerts::is_decoy(&state, clinic, chart.id) {
+                continue; // Decoys are never listed.
+            }
             let search_card = latest_of(&state, clinic, chart.id, record_kind::SEARCH_CARD).await?;
             let directory_wrap = state.store.directory_wrap(clinic, chart.id).await?;
             charts.push(ChartSummary {
@@ -421,6 +426,9 @@ pub(crate) async fn list_charts(
         }
     } else {
         for id in state.store.charts_wrapped_to(clinic, user).await? {
+            if crate::alerts::is_decoy(&state, clinic, id) {
+                continue; // Decoys are never listed.
+            }
             // Only charts the caller may still see (a removed member keeps old wraps).
             let Ok((chart, _, _)) = access(&state, &caller, id).await else {
                 continue;
@@ -500,30 +508,16 @@ async fn all_versions(
     Ok(out)
 }
 
-/// One chart: its state chain, the caller's wraps, and every record version the caller may read.
-#[utoipa::path(
-    get,
-    path = "/api/v1/clinics/{clinic}/charts/{chart}",
-    tag = "charts",
-    params(
-        ("clinic" = ClinicId, Path, description = "The clinic."),
-        ("chart" = ChartId, Path, description = "The chart."),
-    ),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The chart as the caller may see it.", body = ChartView),
-        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
-        (status = 404, description = "`not_found`: no such chart for the caller.", body = ErrorBody),
-        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
-    )
-)]
-pub(crate) async fn chart_view(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
-) -> Result<axum::Json<ChartView>, ApiError> {
+/// One chart as the caller may see it: its state chain, the caller's wraps, and every record
+/// version the caller may read. Not a handler: a chart is only handed out by the signed, logged
+/// release (`crate::release`), which calls this.
+pub(crate) async fn build_view(
+    state: &AppState,
+    caller: &Caller,
+    chart: ChartId,
+) -> Result<(ChartView, Access), ApiError> {
     let clinic = caller.session.clinic;
-    let (row, latest, access) = access(&state, &caller, chart).await?;
+    let (row, latest, access) = access(state, caller, chart).await?;
     let states = state.store.chart_states(clinic, chart).await?;
     let mut keyless = Vec::new();
     if let (Access::CareTeam, Some(latest)) = (access, latest.as_ref()) {
@@ -550,70 +544,40 @@ pub(crate) async fn chart_view(
         )
         .await?;
     let directory = access == Access::Directory
-        || (caller.account.kind == AccountKind::Staff && is_directory_holder(&caller, row.branch));
+        || (caller.account.kind == AccountKind::Staff && is_directory_holder(caller, row.branch));
     let (directory_wrap, search_card) = if directory {
         (
             state.store.directory_wrap(clinic, chart).await?,
-            all_versions(&state, clinic, chart, record_kind::SEARCH_CARD, |_| true).await?,
+            all_versions(state, clinic, chart, record_kind::SEARCH_CARD, |_| true).await?,
         )
     } else {
         (None, Vec::new())
     };
-    let identity = all_versions(&state, clinic, chart, record_kind::IDENTITY_RECORD, |_| {
-        true
-    })
-    .await?;
+    let identity =
+        all_versions(state, clinic, chart, record_kind::IDENTITY_RECORD, |_| true).await?;
     let notes = match access {
-        Access::CareTeam => {
-            all_versions(&state, clinic, chart, record_kind::NOTE, |_| true).await?
-        }
+        Access::CareTeam => all_versions(state, clinic, chart, record_kind::NOTE, |_| true).await?,
         Access::Patient => {
-            all_versions(&state, clinic, chart, record_kind::NOTE, |r| {
+            all_versions(state, clinic, chart, record_kind::NOTE, |r| {
                 r.tier == tier::SHARED
             })
             .await?
         }
         Access::Directory => Vec::new(),
     };
-    // Opening a chart is logged: a key release when case keys are handed over (its notes can be
-    // read), an identity read otherwise (front desk, or a member without case keys yet).
-    let releases_keys = wraps
-        .iter()
-        .any(|w| matches!(w.scope, WrapScope::Case { .. }));
-    let mut detail: Vec<&[u8]> = Vec::new();
-    for w in &wraps {
-        detail.push(w.wrap.as_bytes());
-    }
-    crate::access_log::apply_logged(
-        &state,
-        clinic,
-        Vec::new(),
-        crate::access_log::Entry::new(
-            if releases_keys {
-                vaiti_log::Action::KeyRelease
-            } else {
-                vaiti_log::Action::IdentityRead
-            },
-            match access {
-                Access::Directory => vaiti_log::Purpose::Administration,
-                Access::CareTeam | Access::Patient => vaiti_log::Purpose::Treatment,
-            },
-            Some(caller.session.user),
-        )
-        .chart(chart)
-        .detail(&detail),
-    )
-    .await?;
-    Ok(axum::Json(ChartView {
-        chart: row,
-        states,
-        wraps,
-        directory_wrap,
-        identity,
-        search_card,
-        notes,
-        keyless,
-    }))
+    Ok((
+        ChartView {
+            chart: row,
+            states,
+            wraps,
+            directory_wrap,
+            identity,
+            search_card,
+            notes,
+            keyless,
+        },
+        access,
+    ))
 }
 
 /// A care-team change: the next signed chart state and the wraps it needs (a new member's keys,

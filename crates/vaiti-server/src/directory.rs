@@ -85,7 +85,11 @@ pub(crate) async fn my_wraps(
     caller: Caller,
     Query(query): Query<WrapsQuery>,
 ) -> Result<axum::Json<MyWraps>, ApiError> {
-    let wraps = state
+    let clinic = caller.session.clinic;
+    if let Some(chart) = query.chart {
+        crate::alerts::chart_named(&state, clinic, chart, caller.session.user).await;
+    }
+    let mut wraps = state
         .store
         .key_wraps(
             caller.session.clinic,
@@ -95,6 +99,12 @@ pub(crate) async fn my_wraps(
             query.chart,
         )
         .await?;
+    // Decoys are never listed, not even by a wrap someone holds of one.
+    wraps.retain(|w| {
+        w.scope
+            .chart()
+            .is_none_or(|c| !crate::alerts::is_decoy(&state, clinic, c))
+    });
     Ok(axum::Json(MyWraps { wraps }))
 }
 

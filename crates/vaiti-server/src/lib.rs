@@ -18,6 +18,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 mod access_log;
+mod alerts;
 mod auth;
 mod charts;
 pub mod config;
@@ -27,8 +28,15 @@ mod extract;
 mod invites;
 pub mod limiter;
 mod openapi;
+mod release;
+mod reports;
 mod state;
+mod witness;
 
+pub use alerts::{
+    DEFAULT_CHART_OPENINGS_THRESHOLD, DEFAULT_CHART_OPENINGS_WINDOW_S,
+    DEFAULT_FAILED_LOGINS_THRESHOLD, DEFAULT_FAILED_LOGINS_WINDOW_S, DetectionConfig,
+};
 pub use auth::{
     CLINIC_CREATION_HEADER, Caller, PASSWORD_CHANGE_SESSION_AGE_S, PATIENT_SESSION_S,
     PENDING_LOGIN_S, STAFF_SESSION_S,
@@ -86,7 +94,22 @@ pub fn router(state: AppState) -> Router {
             "/clinics/{clinic}/charts",
             post(charts::create_chart).get(charts::list_charts),
         )
-        .route("/clinics/{clinic}/charts/{chart}", get(charts::chart_view))
+        .route(
+            "/clinics/{clinic}/charts/{chart}/release",
+            post(release::release),
+        )
+        .route(
+            "/clinics/{clinic}/charts/{chart}/access-log",
+            post(release::chart_access_log),
+        )
+        .route("/clinics/{clinic}/log/leaves", get(release::leaves))
+        .route(
+            "/clinics/{clinic}/charts/{chart}/reports",
+            post(reports::file_report).layer(axum::extract::DefaultBodyLimit::max(
+                reports::MAX_REPORT_BODY_BYTES,
+            )),
+        )
+        .route("/clinics/{clinic}/reports", get(reports::list_reports))
         .route(
             "/clinics/{clinic}/charts/{chart}/state",
             post(charts::append_state),
@@ -118,7 +141,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/clinics/{clinic}/log/consistency",
             get(access_log::consistency),
-        );
+        )
+        .route(
+            "/clinics/{clinic}/log/witness",
+            get(witness::witness_checkpoint),
+        )
+        .route(
+            "/clinics/{clinic}/log/cosignatures",
+            post(witness::submit_cosignature).layer(axum::extract::DefaultBodyLimit::max(
+                witness::MAX_SUBMISSION_BYTES,
+            )),
+        )
+        .route("/clinics/{clinic}/alerts", get(alerts::list_alerts))
+        .route(
+            "/clinics/{clinic}/alerts/{alert}/acknowledge",
+            post(alerts::acknowledge_alert),
+        )
+        .route("/clinics/{clinic}/decoys", post(alerts::register_decoy));
     Router::new()
         .nest("/api/v1", api)
         .fallback(not_found)

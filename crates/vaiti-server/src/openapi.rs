@@ -7,7 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 use crate::auth::{self, CLINIC_CREATION_HEADER};
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::{access_log, charts, directory, invites};
+use crate::{access_log, alerts, charts, directory, invites, release, reports, witness};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -35,7 +35,11 @@ use crate::{access_log, charts, directory, invites};
         invites::revoke_invite,
         charts::create_chart,
         charts::list_charts,
-        charts::chart_view,
+        release::release,
+        release::chart_access_log,
+        release::leaves,
+        reports::file_report,
+        reports::list_reports,
         charts::append_state,
         charts::put_wraps,
         charts::put_record,
@@ -43,6 +47,11 @@ use crate::{access_log, charts, directory, invites};
         access_log::checkpoint,
         access_log::inclusion,
         access_log::consistency,
+        witness::witness_checkpoint,
+        witness::submit_cosignature,
+        alerts::list_alerts,
+        alerts::acknowledge_alert,
+        alerts::register_decoy,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&SecuritySchemes),
@@ -54,6 +63,7 @@ use crate::{access_log, charts, directory, invites};
         (name = "invites", description = "Staff and patient invites, sign-up and completing a join."),
         (name = "charts", description = "Charts, their signed state, key wraps, identity records and notes."),
         (name = "log", description = "The clinic's access log: signed checkpoints and proofs."),
+        (name = "detection", description = "Alerts and decoy charts (admins and auditors)."),
     )
 )]
 struct ApiDoc;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub(crate) clinic_creation_token_hash: Option<[u8; 32]>,
     pub(crate) clock: Clock,
     pub(crate) login_limiter: Arc<LoginLimiter>,
+    /// Decoys, alert windows and the webhook (`crate::alerts`; set with `with_detection`).
+    pub(crate) detection: Arc<crate::alerts::Detection>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,6 +54,9 @@ pub enum StartError {
     /// The stored OPAQUE setup is unreadable (a corrupted or foreign database).
     #[error("the stored OPAQUE server setup is corrupted")]
     CorruptOpaqueSetup,
+    /// The detection configuration is unusable (an unreadable decoy list, a bad webhook URL).
+    #[error("detection: {0}")]
+    Detection(String),
 }
 
 impl AppState {
@@ -74,6 +79,7 @@ impl AppState {
             clinic_creation_token_hash,
             clock,
             login_limiter: Arc::new(LoginLimiter::default()),
+            detection: Arc::default(),
         })
     }
 

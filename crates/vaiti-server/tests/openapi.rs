@@ -42,7 +42,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/clinics/{clinic}/signup"),
     ("post", "/api/v1/clinics/{clinic}/charts"),
     ("get", "/api/v1/clinics/{clinic}/charts"),
-    ("get", "/api/v1/clinics/{clinic}/charts/{chart}"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/release"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/access-log"),
+    ("get", "/api/v1/clinics/{clinic}/log/leaves"),
+    ("post", "/api/v1/clinics/{clinic}/charts/{chart}/reports"),
+    ("get", "/api/v1/clinics/{clinic}/reports"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/state"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/wraps"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/records"),
@@ -50,6 +54,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/clinics/{clinic}/log/checkpoint"),
     ("get", "/api/v1/clinics/{clinic}/log/inclusion"),
     ("get", "/api/v1/clinics/{clinic}/log/consistency"),
+    ("get", "/api/v1/clinics/{clinic}/log/witness"),
+    ("post", "/api/v1/clinics/{clinic}/log/cosignatures"),
+    ("get", "/api/v1/clinics/{clinic}/alerts"),
+    (
+        "post",
+        "/api/v1/clinics/{clinic}/alerts/{alert}/acknowledge",
+    ),
+    ("post", "/api/v1/clinics/{clinic}/decoys"),
 ];
 
 fn committed_path() -> PathBuf {
@@ -139,8 +151,18 @@ async fn listed_routes_are_routed() {
             .await
             .unwrap();
         let status = response.status();
+        // A public handler may answer 404 itself for the unknown clinic; the fallback's 404 says
+        // only "not found".
+        let handler_404 = status == StatusCode::NOT_FOUND && {
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            body["error"]["message"] != "not found"
+        };
         assert!(
-            status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+            handler_404
+                || (status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED),
             "{} {uri} is in the route list but the router answers {status}",
             method.to_uppercase()
         );

@@ -27,10 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vaiti_core::{
-    Account, AccountKeys, AccountKind, AccountStatus, BranchId, Certificate, Chart, ChartId,
-    ChartStateEntry, Clinic, ClinicId, DirectoryWrap, Invite, InviteId, InviteKind, InviteState,
-    KeyId, KeyWrap, LogCheckpoint, LogLeaf, LogNode, ObjectId, Recipient, RecordVersion, Role,
-    Sealed, Session, UserId, WrapScope,
+    Account, AccountKeys, AccountKind, AccountStatus, Alert, AlertId, AlertKind, BranchId,
+    Certificate, Chart, ChartId, ChartStateEntry, Clinic, ClinicId, DirectoryWrap, Invite,
+    InviteId, InviteKind, InviteState, KeyId, KeyWrap, LogCheckpoint, LogLeaf, LogNode, ObjectId,
+    Recipient, RecordVersion, Role, Sealed, Session, UserId, WrapScope,
 };
 
 use crate::{PendingLogin, PostgresStore, Result, SqliteStore, Store, StoreError, Write};
@@ -94,7 +94,11 @@ macro_rules! conformance_tests {
             concurrent_writers,
             access_log,
             access_log_checkpoints,
+            witness_cosignatures,
+            patient_reports,
             concurrent_log_appends,
+            alerts,
+            end_sessions,
         }
     };
     (@expand (tests $fixture:expr) $($check:ident),* $(,)?) => {
@@ -3686,4 +3690,283 @@ pub async fn concurrent_log_appends(store: Arc<dyn Store>) {
         );
         assert_eq!(store.log_size(c).await.unwrap(), round + 1);
     }
+}
+
+// Witness co-signatures of the access log (`Write::PutLogCosignature`) are checked in their own
+// file.
+mod witness;
+pub use witness::witness_cosignatures;
+
+// Patient reports (`Write::AddReport`) are checked in their own file.
+mod reports;
+pub use reports::patient_reports;
+
+// ----------------------------------------------------------------------------------------------
+// Detection alerts (schema 3).
+
+fn alert(clinic: ClinicId, kind: AlertKind, actor: Option<UserId>, created_at: i64) -> Alert {
+    Alert {
+        clinic,
+        id: AlertId::from_bytes(rnd()),
+        kind,
+        actor,
+        count: 31,
+        window_s: 600,
+        log_index: None,
+        created_at,
+        acknowledged_by: None,
+        acknowledged_at: None,
+    }
+}
+
+/// `RaiseAlert`, `AcknowledgeAlert` and `alerts`: newest first (ties by insertion), limited,
+/// acknowledged once, kept per clinic; unknown clinics, actors and alerts are refused.
+pub async fn alerts(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = w.clinic;
+    assert!(store.alerts(c, 10).await.unwrap().is_empty());
+    let decoy = alert(c, AlertKind::DecoyAccess, Some(w.therapist.id), T0);
+    let rate = alert(c, AlertKind::ChartOpeningRate, Some(w.therapist.id), T0 + 5);
+    let burst = Alert {
+        count: 12,
+        window_s: 300,
+        ..alert(c, AlertKind::FailedLoginBurst, None, T0 + 5)
+    };
+    let report = Alert {
+        count: 1,
+        window_s: 0,
+        log_index: Some(u64::MAX >> 1),
+        ..alert(c, AlertKind::PatientReport, Some(w.admin.id), T0 + 1)
+    };
+    for a in [&decoy, &rate, &burst, &report] {
+        ok(
+            apply1(&*store, Write::RaiseAlert(a.clone())).await,
+            "raising an alert",
+        );
+    }
+    assert_eq!(
+        store.alerts(c, 10).await.unwrap(),
+        vec![burst.clone(), rate.clone(), report.clone(), decoy.clone()],
+        "newest first; the same second in reverse order of insertion"
+    );
+    assert_eq!(
+        store.alerts(c, 2).await.unwrap(),
+        vec![burst.clone(), rate.clone()],
+        "at most the limit"
+    );
+    conflict(
+        apply1(&*store, Write::RaiseAlert(decoy.clone())).await,
+        "an alert id raised twice",
+    );
+    conflict(
+        apply1(
+            &*store,
+            Write::RaiseAlert(Alert {
+                acknowledged_by: Some(w.admin.id),
+                acknowledged_at: Some(T0),
+                ..alert(c, AlertKind::DecoyAccess, None, T0)
+            }),
+        )
+        .await,
+        "a new alert that is already acknowledged",
+    );
+    conflict(
+        apply1(
+            &*store,
+            Write::RaiseAlert(Alert {
+                count: u64::MAX,
+                ..alert(c, AlertKind::FailedLoginBurst, None, T0)
+            }),
+        )
+        .await,
+        "a count above i64::MAX",
+    );
+    not_found(
+        apply1(
+            &*store,
+            Write::RaiseAlert(alert(new_clinic_id(), AlertKind::DecoyAccess, None, T0)),
+        )
+        .await,
+        "an alert of an unknown clinic",
+    );
+    not_found(
+        apply1(
+            &*store,
+            Write::RaiseAlert(alert(c, AlertKind::DecoyAccess, Some(new_user_id()), T0)),
+        )
+        .await,
+        "an alert naming an unknown actor",
+    );
+
+    // Acknowledging: recorded once, the first acknowledgement kept.
+    let ack = |id: AlertId, by: UserId, at: i64| Write::AcknowledgeAlert {
+        clinic: c,
+        id,
+        by,
+        at,
+    };
+    ok(
+        apply1(&*store, ack(rate.id, w.admin.id, T0 + 100)).await,
+        "acknowledging",
+    );
+    ok(
+        apply1(&*store, ack(rate.id, w.therapist.id, T0 + 200)).await,
+        "acknowledging again changes nothing",
+    );
+    let listed = store.alerts(c, 10).await.unwrap();
+    let acknowledged = listed.iter().find(|a| a.id == rate.id).unwrap();
+    assert_eq!(acknowledged.acknowledged_by, Some(w.admin.id));
+    assert_eq!(acknowledged.acknowledged_at, Some(T0 + 100));
+    assert!(
+        listed
+            .iter()
+            .filter(|a| a.id != rate.id)
+            .all(|a| a.acknowledged_by.is_none() && a.acknowledged_at.is_none()),
+        "only that alert"
+    );
+    not_found(
+        apply1(&*store, ack(AlertId::from_bytes(rnd()), w.admin.id, T0)).await,
+        "acknowledging an unknown alert",
+    );
+    not_found(
+        apply1(&*store, ack(decoy.id, new_user_id(), T0)).await,
+        "acknowledged by an unknown account",
+    );
+
+    // Another clinic sees none of these, and cannot acknowledge them.
+    let other = world(&*store).await;
+    assert!(store.alerts(other.clinic, 10).await.unwrap().is_empty());
+    not_found(
+        apply1(
+            &*store,
+            Write::AcknowledgeAlert {
+                clinic: other.clinic,
+                id: decoy.id,
+                by: other.admin.id,
+                at: T0,
+            },
+        )
+        .await,
+        "acknowledging another clinic's alert",
+    );
+    not_found(
+        apply1(
+            &*store,
+            Write::RaiseAlert(alert(
+                other.clinic,
+                AlertKind::DecoyAccess,
+                Some(w.therapist.id),
+                T0,
+            )),
+        )
+        .await,
+        "an alert naming another clinic's account",
+    );
+    // A failed write in a batch takes the alert with it.
+    let lost = alert(c, AlertKind::DecoyAccess, None, T0 + 9);
+    conflict(
+        store
+            .apply(vec![
+                Write::RaiseAlert(lost.clone()),
+                Write::RaiseAlert(decoy.clone()),
+            ])
+            .await,
+        "a batch whose second alert exists",
+    );
+    assert!(
+        store
+            .alerts(c, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.id != lost.id),
+        "the failed batch raised nothing"
+    );
+}
+
+/// `EndSessions`: every session of the user ends, other users' stay, the account stays active.
+pub async fn end_sessions(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let mine = [
+        session(w.clinic, w.therapist.id, T0 + 3600),
+        session(w.clinic, w.therapist.id, T0 + 7200),
+    ];
+    let theirs = session(w.clinic, w.admin.id, T0 + 3600);
+    for s in mine.iter().chain([&theirs]) {
+        ok(store.create_session(s).await, "creating a session");
+    }
+    ok(
+        apply1(
+            &*store,
+            Write::EndSessions {
+                clinic: w.clinic,
+                user: w.therapist.id,
+            },
+        )
+        .await,
+        "ending the therapist's sessions",
+    );
+    for s in &mine {
+        assert_eq!(store.session(&s.token_hash, T0).await.unwrap(), None);
+    }
+    assert_eq!(
+        store.session(&theirs.token_hash, T0).await.unwrap(),
+        Some(theirs.clone()),
+        "another user's session stays"
+    );
+    assert_eq!(
+        store
+            .account(w.clinic, w.therapist.id)
+            .await
+            .unwrap()
+            .map(|a| a.status),
+        Some(AccountStatus::Active),
+        "the account stays active: logging in again works"
+    );
+    let again = session(w.clinic, w.therapist.id, T0 + 3600);
+    ok(store.create_session(&again).await, "a new session");
+    ok(
+        apply1(
+            &*store,
+            Write::EndSessions {
+                clinic: w.clinic,
+                user: w.admin.id,
+            },
+        )
+        .await,
+        "ending the admin's sessions",
+    );
+    assert_eq!(
+        store.session(&again.token_hash, T0).await.unwrap(),
+        Some(again.clone()),
+        "ending one user's sessions leaves another's"
+    );
+    not_found(
+        apply1(
+            &*store,
+            Write::EndSessions {
+                clinic: w.clinic,
+                user: new_user_id(),
+            },
+        )
+        .await,
+        "an unknown account",
+    );
+    let other = world(&*store).await;
+    not_found(
+        apply1(
+            &*store,
+            Write::EndSessions {
+                clinic: other.clinic,
+                user: w.therapist.id,
+            },
+        )
+        .await,
+        "another clinic's account",
+    );
+    assert_eq!(
+        store.session(&again.token_hash, T0).await.unwrap(),
+        Some(again),
+        "untouched by the refused write"
+    );
 }

@@ -11,9 +11,9 @@
 
 use async_trait::async_trait;
 use vaiti_core::{
-    Account, AccountKeys, AccountStatus, BranchId, Certificate, Chart, ChartId, ChartStateEntry,
-    Clinic, ClinicId, DirectoryWrap, Invite, InviteId, KeyWrap, LogCheckpoint, LogLeaf, LogNode,
-    ObjectId, Recipient, RecordVersion, Sealed, Session, UserId,
+    Account, AccountKeys, AccountStatus, Alert, AlertId, BranchId, Certificate, Chart, ChartId,
+    ChartStateEntry, Clinic, ClinicId, DirectoryWrap, Invite, InviteId, KeyWrap, LogCheckpoint,
+    LogLeaf, LogNode, ObjectId, Recipient, RecordVersion, Sealed, Session, UserId,
 };
 
 pub mod conformance;
@@ -184,6 +184,37 @@ pub enum Write {
     /// A signed checkpoint, replacing one of the same size (witnesses add co-signatures).
     /// Conflict if `size` is larger than the clinic's log.
     PutLogCheckpoint(LogCheckpoint),
+    /// A witness's verified co-signature of the stored checkpoint of `size`, replacing the one
+    /// the same witness (name and key ID) made of the same checkpoint. NotFound if no checkpoint
+    /// of that size is stored; Conflict if the stored co-signature is newer (a larger timestamp).
+    PutLogCosignature(vaiti_core::LogCosignature),
+    /// A new detection alert. Conflict if its id exists in the clinic or it is already
+    /// acknowledged; NotFound for an unknown clinic or actor.
+    RaiseAlert(Alert),
+    /// Marks an alert acknowledged (idempotent: the first acknowledgement is kept). NotFound for
+    /// an unknown alert or account.
+    AcknowledgeAlert {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The alert.
+        id: AlertId,
+        /// Who acknowledged it.
+        by: UserId,
+        /// When.
+        at: i64,
+    },
+    /// Ends every session of an account, leaving the account active (a detection lock: the user
+    /// must log in again). NotFound for an unknown account.
+    EndSessions {
+        /// The clinic.
+        clinic: ClinicId,
+        /// The user.
+        user: UserId,
+    },
+    /// A patient's report of an access-log entry, with its wraps (schema 5). NotFound for an
+    /// unknown clinic, chart, reporter or reader, or when `entry` is not a leaf of the report's
+    /// chart; Conflict if the report id exists in the clinic or two wraps name one reader.
+    AddReport(vaiti_core::report::PatientReport),
 }
 
 /// A pending OPAQUE login: the server's state between the two login round trips, kept in the
@@ -347,4 +378,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<LogLeaf>>;
     /// The checkpoint of the largest size.
     async fn latest_log_checkpoint(&self, clinic: ClinicId) -> Result<Option<LogCheckpoint>>;
+    /// The stored checkpoint of exactly `size`.
+    async fn log_checkpoint(&self, clinic: ClinicId, size: u64) -> Result<Option<LogCheckpoint>>;
+    /// Every witness co-signature of the checkpoint of `size`, by witness name and key ID.
+    async fn log_cosignatures(
+        &self,
+        clinic: ClinicId,
+        size: u64,
+    ) -> Result<Vec<vaiti_core::LogCosignature>>;
+    /// The co-signature of the largest checkpoint the witness `(name, key ID)` co-signed (one
+    /// index lookup).
+    async fn latest_log_cosignature(
+        &self,
+        clinic: ClinicId,
+        witness_name: &str,
+        witness_key_id: u32,
+    ) -> Result<Option<vaiti_core::LogCosignature>>;
+
+    /// A clinic's alerts, newest first, at most `limit` of them.
+    async fn alerts(&self, clinic: ClinicId, limit: u32) -> Result<Vec<Alert>>;
+
+    /// A clinic's patient reports, oldest first, each with its wraps to `reader` only (every
+    /// wrap, ordered by reader id, when `reader` is none).
+    async fn reports(
+        &self,
+        clinic: ClinicId,
+        reader: Option<UserId>,
+    ) -> Result<Vec<vaiti_core::report::PatientReport>>;
 }

@@ -399,6 +399,44 @@ macro_rules! forward_store {
             ) -> $crate::Result<Option<vaiti_core::LogCheckpoint>> {
                 self.inner.latest_log_checkpoint(clinic).await
             }
+            async fn log_checkpoint(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                size: u64,
+            ) -> $crate::Result<Option<vaiti_core::LogCheckpoint>> {
+                self.inner.log_checkpoint(clinic, size).await
+            }
+            async fn log_cosignatures(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                size: u64,
+            ) -> $crate::Result<Vec<vaiti_core::LogCosignature>> {
+                self.inner.log_cosignatures(clinic, size).await
+            }
+            async fn latest_log_cosignature(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                witness_name: &str,
+                witness_key_id: u32,
+            ) -> $crate::Result<Option<vaiti_core::LogCosignature>> {
+                self.inner
+                    .latest_log_cosignature(clinic, witness_name, witness_key_id)
+                    .await
+            }
+            async fn alerts(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                limit: u32,
+            ) -> $crate::Result<Vec<vaiti_core::Alert>> {
+                self.inner.alerts(clinic, limit).await
+            }
+            async fn reports(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                reader: Option<vaiti_core::UserId>,
+            ) -> $crate::Result<Vec<vaiti_core::report::PatientReport>> {
+                self.inner.reports(clinic, reader).await
+            }
         }
     };
 }
@@ -496,6 +534,13 @@ macro_rules! latest_records {
     };
 }
 pub(crate) use latest_records;
+
+// Detection alerts live in their own file; declared after the macros above, which it uses.
+mod alerts;
+// Witness co-signatures of the access log, likewise.
+mod witness;
+// Patient reports, likewise.
+mod reports;
 
 const TOO_LARGE: &str = "number is larger than the store can hold";
 const NEXT_SEQ: &str = "chart state seq is not the next one";
@@ -870,6 +915,21 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
                 "checkpoint exists",
             )
             .await
+        }
+        Write::PutLogCosignature(cosignature) => witness::put_cosignature(c, cosignature).await,
+        Write::RaiseAlert(alert) => alerts::raise(c, alert).await,
+        Write::AcknowledgeAlert { clinic, id, by, at } => {
+            alerts::acknowledge(c, clinic, id, by, at).await
+        }
+        Write::AddReport(report) => reports::add(c, report).await,
+        Write::EndSessions { clinic, user } => {
+            require_account(c, clinic, user).await?;
+            c.execute(
+                "DELETE FROM sessions WHERE clinic_id = $1 AND user_id = $2",
+                args![clinic, user],
+            )
+            .await?;
+            Ok(())
         }
     }
 }

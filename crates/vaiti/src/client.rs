@@ -30,6 +30,10 @@ pub(crate) struct Common {
     /// Read the Secret Key from this file.
     #[arg(long, global = true)]
     pub(crate) secret_key_file: Option<PathBuf>,
+    /// Why you open charts in this command, kept in the access log the patient reads:
+    /// treatment, administration, audit or emergency (default: by your role).
+    #[arg(long, global = true, value_parser = parse_purpose)]
+    pub(crate) purpose: Option<vaiti_core::AccessPurpose>,
 }
 
 /// `vaiti clinic create`.
@@ -533,4 +537,10 @@ pub(crate) fn password_cmd(common: &Common) -> anyhow::Result<()> {
         println!("Password changed. Every session has ended; log in again with the new one.");
     }
     Ok(())
+}
+
+fn parse_purpose(s: &str) -> Result<vaiti_core::AccessPurpose, String> {
+    vaiti_core::AccessPurpose::parse(s.trim()).ok_or_else(|| {
+        format!("{s:?} is not a purpose: treatment, administration, audit or emergency")
+    })
 }

@@ -14,8 +14,12 @@ use clap::{Parser, Subcommand};
 use vaiti_server::{AppState, ServerConfig, Transport};
 use vaiti_store::{PostgresStore, SqliteStore, Store};
 
+mod access;
 mod client;
+mod detection;
 mod records;
+mod report;
+mod witness;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +69,35 @@ enum Command {
     /// Session notes: add, list, show, amend.
     #[command(subcommand)]
     Note(NoteCommand),
+    /// Who opened a chart, verified: a patient's own chart, or (auditors, admins) any chart.
+    #[command(name = "access-log")]
+    AccessLog(access::AccessLogArgs),
+    /// Decoy charts: `vaiti decoy create` (admins).
+    #[command(subcommand)]
+    Decoy(detection::DecoyCommand),
+    /// Detection alerts: `vaiti alerts list` (admins, auditors), `vaiti alerts ack ID`.
+    #[command(subcommand)]
+    Alerts(detection::AlertsCommand),
+    /// The access log: `vaiti log verify`, its key (`vaiti log key`) and witnesses (`vaiti log witness …`).
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Print the clinic id and the access log's verifier key, to set up a witness.
+    Key,
+    /// List a witness in the clinic manifest (admins); clients then require its co-signatures.
+    #[command(name = "witness-add")]
+    WitnessAdd(witness::WitnessAddArgs),
+    /// Unlist a witness (admins).
+    #[command(name = "witness-remove")]
+    WitnessRemove(witness::WitnessRemoveArgs),
+    /// Run a witness of a clinic's access log (`vaiti log witness init` first).
+    Witness(witness::WitnessArgs),
+    /// Check the access log: the checkpoint against this device's, and (auditors, admins) the
+    /// whole tree recomputed from every stored leaf.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +181,8 @@ struct ServeArgs {
     /// Serve plain HTTP on any address because a TLS proxy in front terminates TLS.
     #[arg(long)]
     behind_tls_proxy: bool,
+    #[command(flatten)]
+    detection: detection::DetectionArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -182,6 +217,19 @@ fn main() -> std::process::ExitCode {
         Command::Note(NoteCommand::List(a)) => records::note_list(&cli.common, a),
         Command::Note(NoteCommand::Show(a)) => records::note_show(&cli.common, a),
         Command::Note(NoteCommand::Amend(a)) => records::note_amend(&cli.common, a),
+        Command::AccessLog(a) => access::access_log_cmd(&cli.common, a),
+        Command::Decoy(detection::DecoyCommand::Create(a)) => {
+            detection::decoy_create(&cli.common, a)
+        }
+        Command::Alerts(detection::AlertsCommand::List(a)) => {
+            detection::alerts_list(&cli.common, a)
+        }
+        Command::Alerts(detection::AlertsCommand::Ack(a)) => detection::alerts_ack(&cli.common, a),
+        Command::Log(LogCommand::Key) => witness::log_key(&cli.common),
+        Command::Log(LogCommand::WitnessAdd(a)) => witness::witness_add(&cli.common, a),
+        Command::Log(LogCommand::WitnessRemove(a)) => witness::witness_remove(&cli.common, a),
+        Command::Log(LogCommand::Witness(a)) => witness::witness(&cli.common, a),
+        Command::Log(LogCommand::Verify) => access::log_verify(&cli.common),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -224,7 +272,9 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         let token_hash = clinic_creation_token(&args.data)?;
         let state = AppState::new(store, Some(token_hash), vaiti_server::system_clock())
             .await
-            .context("preparing the server state")?;
+            .context("preparing the server state")?
+            .with_detection(args.detection.config(&args.data))
+            .context("configuring detection")?;
         let scheme = if matches!(config.transport, Transport::Tls { .. }) {
             "https"
         } else {

@@ -95,6 +95,8 @@ pub(crate) async fn open<'a>(
         let seen = s.seen()?;
         Session::open_with(api, me, now(), seen).await?
     };
+    let mut s = s;
+    s.purpose = common.purpose;
     Ok((Opened { session: s, path }, joined))
 }
 

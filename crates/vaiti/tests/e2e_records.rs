@@ -373,6 +373,43 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     ));
     assert!(err.contains("care team"), "{err}");
 
+    // The patient reads who opened their chart, verified on their device; auditors' and admins'
+    // view of the same chart can be filtered by actor and date; other staff may not read it.
+    t1.ok(&["note", "list", &chart, "--purpose", "emergency"]);
+    let err = failure(&t1.run(&["note", "list", &chart, "--purpose", "curiosity"], ""));
+    assert!(err.contains("not a purpose"), "{err}");
+    let log = patient.ok(&["access-log"]);
+    let entries = log.as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["login"] == "t1@terapia.example"
+            && e["action"] == "key release"
+            && e["purpose"] == "treatment"),
+        "{log:#}"
+    );
+    assert!(entries.iter().any(|e| e["login"] == "t1@terapia.example"
+        && e["action"] == "key release"
+        && e["purpose"] == "emergency"));
+    assert_eq!(entries.last().unwrap()["action"], "log read");
+    let by_t1 = admin.ok(&["access-log", &chart, "--actor", "T1@terapia.example"]);
+    let by_t1 = by_t1.as_array().unwrap();
+    assert!(!by_t1.is_empty());
+    assert!(
+        by_t1.iter().all(|e| e["login"] == "t1@terapia.example"
+            && e["roles"] == serde_json::json!(["therapist"]))
+    );
+    assert!(
+        admin
+            .ok(&["access-log", &chart, "--since", "2999-01-01"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let err = failure(&t3.run(&["access-log", &chart], ""));
+    assert!(err.contains("access log you may read"), "{err}");
+    let verified = admin.ok(&["log", "verify"]);
+    assert_eq!(verified["recomputed"], true, "{verified}");
+    assert_eq!(t3.ok(&["log", "verify"])["recomputed"], false);
+
     // Revoking an account: it can no longer log in.
     let list = t1.ok(&["invite", "list"]);
     let patient_invite = s(&list.as_array().unwrap().last().unwrap()["invite"]);

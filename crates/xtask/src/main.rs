@@ -22,7 +22,8 @@ Commands:
                     toolchain) a check of the fuzz crate. Fails on the first failing step.
   wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto, vaiti-log and
                     vaiti-client (installs the target with rustup if it is missing).
-  bench [ARGS...]   cargo bench -p vaiti-crypto -p vaiti-log, forwarding ARGS (e.g. `-- envelope`).
+  bench [ARGS...]   cargo bench -p vaiti-crypto -p vaiti-log -p vaiti-store, forwarding ARGS
+                    (e.g. `-- envelope`). The vaiti-store bench needs PostgreSQL (as the tests do).
   fuzz [SECONDS]    Run the envelope_open fuzz target for SECONDS (default 60) with cargo-fuzz.
   help, --help, -h  This text.
 ";
@@ -442,7 +443,15 @@ fn bench(extra: &[String]) -> Result<(), String> {
     Cmd::new(
         &root,
         "cargo",
-        &["bench", "-p", "vaiti-crypto", "-p", "vaiti-log"],
+        &[
+            "bench",
+            "-p",
+            "vaiti-crypto",
+            "-p",
+            "vaiti-log",
+            "-p",
+            "vaiti-store",
+        ],
     )
     .extra_args(extra)
     .run()

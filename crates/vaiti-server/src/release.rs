@@ -1,0 +1,428 @@
+//! Opening a chart is a key release, and a key release is a signed, logged request
+//! (`docs/access-log.md` "Key release is access").
+//!
+//! The client signs `{clinic, chart, user, purpose, time, nonce}` (label `vaiti v1 log request`).
+//! The server checks the signature against the caller's own key, appends the access-log leaf —
+//! carrying that signature, the signing key's id and the hash of the request and of every wrap it
+//! hands out — and only once the leaf is stored answers with the wraps, the leaf, its inclusion
+//! proof in a signed checkpoint, and a consistency proof from the client's last checkpoint. The
+//! client refuses to unwrap without all of it, so a chart opened through vaiti is a chart in the
+//! log.
+//!
+//! Reading a chart's access log works the same way: the reading is itself a signed leaf at the
+//! end of the chart's chain, so the answer (every leaf of the chart, each with its inclusion
+//! proof) cannot leave out a newer entry without breaking the chain it ends with.
+//!
+//! The server does not depend on `vaiti-crypto` (an architecture invariant: it never seals or
+//! unwraps); it verifies the request signature with `ed25519-dalek` over the message format of
+//! `docs/formats.md` §5 (`label || 0x00 || suite || payload`), and computes key ids as in §1.
+
+use axum::extract::{Path, State};
+use ed25519_dalek::{Signature, VerifyingKey};
+use sha2::{Digest as _, Sha256};
+use vaiti_core::api::{
+    ChartAccessLog, ChartLogLeaf, LogEvidence, LogLeaves, LogNodeHash, MAX_LOG_LEAVES_PAGE,
+    ReleasedChart, SignedRequest,
+};
+use vaiti_core::signed::ReleaseRequestV1;
+use vaiti_core::{AccessPurpose, AccountKind, ChartId, ClinicId, Role, Sealed, WrapScope};
+use vaiti_log::{Action, ConsistencyPlan, InclusionPlan, Purpose};
+
+use crate::access_log::{Entry, apply_logged_leaf, current_checkpoint, node_hashes};
+use crate::auth::Caller;
+use crate::charts::{Access, access, build_view};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
+use crate::state::AppState;
+
+/// How far a request's time may be from the server's clock.
+const MAX_REQUEST_SKEW_SECS: i64 = 300;
+
+/// The label of a log request signature (`vaiti_crypto::SignatureDomain::LogRequest`).
+const LOG_REQUEST_LABEL: &[u8] = b"vaiti v1 log request";
+/// The Ed25519 signature suite byte.
+const SUITE_ED25519: u8 = 0x01;
+
+/// A checked request: what it asks, and the signature evidence for the leaf.
+pub(crate) struct Checked {
+    pub(crate) request: ReleaseRequestV1,
+    pub(crate) key_id: [u8; 16],
+    pub(crate) signature: [u8; 65],
+}
+
+pub(crate) fn purpose(p: AccessPurpose) -> Purpose {
+    match p {
+        AccessPurpose::Treatment => Purpose::Treatment,
+        AccessPurpose::Administration => Purpose::Administration,
+        AccessPurpose::Audit => Purpose::Audit,
+        AccessPurpose::Emergency => Purpose::Emergency,
+    }
+}
+
+/// Checks a signed request: for this clinic, chart and caller, fresh, and signed by the caller's
+/// own signing key.
+pub(crate) async fn check_request(
+    state: &AppState,
+    caller: &Caller,
+    chart: ChartId,
+    req: &SignedRequest,
+) -> Result<Checked, ApiError> {
+    let clinic = caller.session.clinic;
+    let request: ReleaseRequestV1 = serde_json::from_slice(req.request.as_bytes())
+        .map_err(|_| ApiError::bad_request("the request is malformed"))?;
+    if request.v != 1
+        || request.clinic != clinic
+        || request.chart != chart
+        || request.user != caller.session.user
+    {
+        return Err(ApiError::bad_request(
+            "the request is not for this clinic, chart and user",
+        ));
+    }
+    if request.nonce.len() != 32 || hex_decode(&request.nonce).is_none() {
+        return Err(ApiError::bad_request("the request's nonce is malformed"));
+    }
+    if (request.time - state.now()).abs() > MAX_REQUEST_SKEW_SECS {
+        return Err(ApiError::bad_request(
+            "the request's time is too far from the server's clock",
+        ));
+    }
+    let signature: [u8; 65] = req
+        .signature
+        .as_bytes()
+        .try_into()
+        .map_err(|_| ApiError::bad_request("the request's signature is malformed"))?;
+    let keys = state
+        .store
+        .account_keys(clinic, caller.session.user)
+        .await?
+        .ok_or_else(|| ApiError::internal("the caller's account has no keys"))?;
+    let public: [u8; 32] = keys
+        .verifying_key
+        .as_bytes()
+        .try_into()
+        .map_err(|_| ApiError::internal("a stored verifying key has the wrong length"))?;
+    let key = VerifyingKey::from_bytes(&public)
+        .map_err(|_| ApiError::internal("a stored verifying key is invalid"))?;
+    let (&suite, sig) = signature
+        .split_first()
+        .ok_or_else(|| ApiError::bad_request("the request's signature is malformed"))?;
+    let sig = Signature::from_slice(sig)
+        .map_err(|_| ApiError::bad_request("the request's signature is malformed"))?;
+    let mut message =
+        Vec::with_capacity(LOG_REQUEST_LABEL.len() + 2 + req.request.as_bytes().len());
+    message.extend_from_slice(LOG_REQUEST_LABEL);
+    message.push(0x00);
+    message.push(SUITE_ED25519);
+    message.extend_from_slice(req.request.as_bytes());
+    if suite != SUITE_ED25519 || key.verify_strict(&message, &sig).is_err() {
+        return Err(ApiError::bad_request(
+            "the request is not signed by your key",
+        ));
+    }
+    let digest = Sha256::new()
+        .chain_update(b"vaiti v1 key id ed25519")
+        .chain_update(public)
+        .finalize();
+    let mut key_id = [0u8; 16];
+    key_id.copy_from_slice(&digest[..16]);
+    Ok(Checked {
+        request,
+        key_id,
+        signature,
+    })
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect()
+}
+
+/// The evidence for leaf `index`: the newest checkpoint, the leaf's inclusion proof in it, and a
+/// consistency proof from the client's last checkpoint.
+pub(crate) async fn evidence(
+    state: &AppState,
+    clinic: ClinicId,
+    index: u64,
+    leaf: &[u8],
+    known_log_size: u64,
+) -> Result<(LogEvidence, u64), ApiError> {
+    let (size, note, _) = current_checkpoint(state, clinic).await?;
+    let inclusion = inclusion_proof(state, clinic, index, size).await?;
+    let consistency = if known_log_size > 0 && known_log_size < size {
+        let plan = ConsistencyPlan::new(known_log_size, size)
+            .map_err(|_| ApiError::internal("a consistency proof could not be planned"))?;
+        let found = node_hashes(state, clinic, plan.nodes()).await?;
+        plan.assemble(&found)
+            .map_err(|e| ApiError::internal(format!("access log: {e}")))?
+            .to_bytes()
+    } else {
+        Vec::new()
+    };
+    Ok((
+        LogEvidence {
+            index,
+            leaf: Sealed(leaf.to_vec()),
+            checkpoint: String::from_utf8(note)
+                .map_err(|_| ApiError::internal("a stored checkpoint is not text"))?,
+            inclusion: Sealed(inclusion),
+            consistency: Sealed(consistency),
+        },
+        size,
+    ))
+}
+
+async fn inclusion_proof(
+    state: &AppState,
+    clinic: ClinicId,
+    index: u64,
+    size: u64,
+) -> Result<Vec<u8>, ApiError> {
+    let plan = InclusionPlan::new(index, size)
+        .map_err(|_| ApiError::internal("an inclusion proof could not be planned"))?;
+    let found = node_hashes(state, clinic, plan.nodes()).await?;
+    Ok(plan
+        .assemble(&found)
+        .map_err(|e| ApiError::internal(format!("access log: {e}")))?
+        .to_bytes())
+}
+
+/// Opens a chart: a signed request, answered with the chart and the proof that the opening is in
+/// the access log.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/charts/{chart}/release",
+    tag = "charts",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("chart" = ChartId, Path, description = "The chart."),
+    ),
+    request_body = SignedRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The chart as the caller may see it, with the leaf recording its release, the leaf's inclusion proof and a signed checkpoint.", body = ReleasedChart),
+        (status = 400, description = "`bad_request`: the request is malformed, stale, for another chart or user, or not signed by the caller's key.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such chart for the caller.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    Json(req): Json<SignedRequest>,
+) -> Result<axum::Json<ReleasedChart>, ApiError> {
+    let clinic = caller.session.clinic;
+    // Before any check: naming a decoy alerts even if the request is refused.
+    crate::alerts::chart_named(&state, clinic, chart, caller.session.user).await;
+    let checked = check_request(&state, &caller, chart, &req).await?;
+    let (view, _access) = build_view(&state, &caller, chart).await?;
+    // A key release when case keys are handed over (the notes can be read), an identity read
+    // otherwise (front desk, or a member without case keys yet).
+    let releases_keys = view
+        .wraps
+        .iter()
+        .any(|w| matches!(w.scope, WrapScope::Case { .. }));
+    let parts = release_detail_parts(req.request.as_bytes(), &view);
+    let (index, leaf) = apply_logged_leaf(
+        &state,
+        clinic,
+        Vec::new(),
+        Entry::new(
+            if releases_keys {
+                Action::KeyRelease
+            } else {
+                Action::IdentityRead
+            },
+            purpose(checked.request.purpose),
+            Some(caller.session.user),
+        )
+        .chart(chart)
+        .detail(&parts)
+        .signed(checked.key_id, checked.signature),
+    )
+    .await?;
+    if releases_keys {
+        crate::alerts::key_released(&state, clinic, caller.session.user, chart).await;
+    }
+    let (log, _) = evidence(&state, clinic, index, &leaf, req.known_log_size).await?;
+    Ok(axum::Json(ReleasedChart { view, log }))
+}
+
+/// What a release leaf's detail hash covers: the request, every wrap handed out, and the
+/// identity key's directory wrap if one is (`vaiti_log::detail_hash` over these, in this order).
+fn release_detail_parts<'a>(
+    request: &'a [u8],
+    view: &'a vaiti_core::api::ChartView,
+) -> Vec<&'a [u8]> {
+    let mut parts: Vec<&[u8]> = vec![request];
+    for w in &view.wraps {
+        parts.push(w.wrap.as_bytes());
+    }
+    if let Some(d) = &view.directory_wrap {
+        parts.push(d.envelope.as_bytes());
+    }
+    parts
+}
+
+/// Reads a chart's access log: the patient their own chart's, auditors and admins any chart's.
+/// The reading is itself a signed leaf, the last of the answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clinics/{clinic}/charts/{chart}/access-log",
+    tag = "log",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("chart" = ChartId, Path, description = "The chart."),
+    ),
+    request_body = SignedRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every leaf of the chart with its inclusion proof, ending with the leaf of this reading.", body = ChartAccessLog),
+        (status = 400, description = "`bad_request`: the request is malformed, stale, for another chart or user, or not signed by the caller's key.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the caller's own chart, and the caller is not an auditor or admin.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn chart_access_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    Json(req): Json<SignedRequest>,
+) -> Result<axum::Json<ChartAccessLog>, ApiError> {
+    let clinic = caller.session.clinic;
+    // Before any check: naming a decoy alerts even if the request is refused.
+    crate::alerts::chart_named(&state, clinic, chart, caller.session.user).await;
+    let allowed = match caller.account.kind {
+        AccountKind::Patient => matches!(
+            access(&state, &caller, chart).await,
+            Ok((_, _, Access::Patient))
+        ),
+        AccountKind::Staff => {
+            let roles = &caller.account.roles;
+            (roles.contains(&Role::Auditor) || roles.contains(&Role::Admin))
+                && state.store.chart(clinic, chart).await?.is_some()
+        }
+    };
+    if !allowed {
+        return Err(ApiError::not_found());
+    }
+    let checked = check_request(&state, &caller, chart, &req).await?;
+    let (index, leaf) = apply_logged_leaf(
+        &state,
+        clinic,
+        Vec::new(),
+        Entry::new(
+            Action::LogRead,
+            purpose(checked.request.purpose),
+            Some(caller.session.user),
+        )
+        .chart(chart)
+        .detail(&[req.request.as_bytes()])
+        .signed(checked.key_id, checked.signature),
+    )
+    .await?;
+    let (log, size) = evidence(&state, clinic, index, &leaf, req.known_log_size).await?;
+    let mut leaves = Vec::new();
+    for l in state.store.chart_log_leaves(clinic, chart).await? {
+        if l.index >= index {
+            // Our own leaf is `log`; anything after it is newer than this answer's chain end.
+            continue;
+        }
+        leaves.push(ChartLogLeaf {
+            index: l.index,
+            inclusion: Sealed(inclusion_proof(&state, clinic, l.index, size).await?),
+            leaf: l.leaf,
+        });
+    }
+    Ok(axum::Json(ChartAccessLog { leaves, log }))
+}
+
+/// Parameters of `GET /log/leaves`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct LeavesQuery {
+    /// The first index.
+    start: u64,
+    /// One past the last index (at most `start + 4096`).
+    end: u64,
+}
+
+/// A run of the clinic's leaves, for auditors and admins recomputing the whole tree.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/log/leaves",
+    tag = "log",
+    params(("clinic" = ClinicId, Path, description = "The clinic."), LeavesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The leaves, in index order.", body = LogLeaves),
+        (status = 400, description = "`bad_request`: not start < end ≤ the log's size, or more than 4096 leaves.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: the caller is not an auditor or admin.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn leaves(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<LeavesQuery>,
+) -> Result<axum::Json<LogLeaves>, ApiError> {
+    let clinic = caller.session.clinic;
+    let roles = &caller.account.roles;
+    if caller.account.kind != AccountKind::Staff
+        || !(roles.contains(&Role::Auditor) || roles.contains(&Role::Admin))
+    {
+        return Err(ApiError::not_found());
+    }
+    if q.start >= q.end
+        || q.end - q.start > MAX_LOG_LEAVES_PAGE
+        || q.end > state.store.log_size(clinic).await?
+    {
+        return Err(ApiError::bad_request(
+            "not start < end ≤ the log's size with at most 4096 leaves",
+        ));
+    }
+    let found = state.store.log_leaves(clinic, q.start, q.end).await?;
+    let mut leaves = Vec::with_capacity(found.len());
+    for (i, l) in found.into_iter().enumerate() {
+        if l.index != q.start + i as u64 {
+            return Err(ApiError::internal("the access log has a gap"));
+        }
+        leaves.push(l.leaf);
+    }
+    // The subtrees each leaf completes: (0, i), then one parent per trailing one bit of i.
+    let mut ids = Vec::new();
+    for i in q.start..q.end {
+        ids.push(vaiti_log::NodeId::leaf(i));
+        let mut level = 0u8;
+        while (i >> level) & 1 == 1 {
+            level += 1;
+            ids.push(vaiti_log::NodeId {
+                level,
+                index: i >> level,
+            });
+        }
+    }
+    let hashes = node_hashes(&state, clinic, &ids).await?;
+    let nodes = ids
+        .iter()
+        .zip(hashes)
+        .map(|(id, hash)| LogNodeHash {
+            level: id.level,
+            index: id.index,
+            hash: Sealed(hash.to_vec()),
+        })
+        .collect();
+    Ok(axum::Json(LogLeaves {
+        start: q.start,
+        leaves,
+        nodes,
+    }))
+}
