@@ -350,7 +350,7 @@ mod tests {
         let mut longer = good.to_vec();
         longer.push(0);
         assert!(Leaf::decode(&longer).is_err());
-        for (at, value) in [(0, 2u8), (0, 0), (1, 0), (1, 11), (2, 5)] {
+        for (at, value) in [(0, 2u8), (0, 0), (1, 0), (1, 12), (2, 5)] {
             let mut b = good;
             b[at] = value;
             assert!(Leaf::decode(&b).is_err(), "byte {at} = {value}");
