@@ -120,6 +120,23 @@ pub fn describe_duration(secs: u64) -> String {
     }
 }
 
+/// How long ago something happened, for people: whole hours from two hours on, whole minutes
+/// from two minutes on, else seconds (`36 hours`, not `129601 seconds`).
+pub fn describe_age(secs: u64) -> String {
+    let (n, unit) = if secs >= 2 * 3600 {
+        (secs / 3600, "hour")
+    } else if secs >= 2 * 60 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    if n == 1 {
+        format!("{n} {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 /// What [`verify_witnessed`] established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Witnessed {
@@ -251,7 +268,7 @@ pub fn verify_witnessed(
             Some(&at) => format!(
                 "witness {:?} last co-signed {} ago",
                 key.name(),
-                describe_duration(now_u - at)
+                describe_age(now_u - at)
             ),
             None => format!("witness {:?} has not co-signed", key.name()),
         });
@@ -589,6 +606,17 @@ mod tests {
             checkpoint: String::from_utf8(c.to_bytes()).unwrap(),
             proof: Sealed(proof),
         }
+    }
+
+    #[test]
+    fn ages_round_down_to_what_people_read() {
+        assert_eq!(describe_age(36 * 3600), "36 hours");
+        assert_eq!(describe_age(36 * 3600 + 1), "36 hours");
+        assert_eq!(describe_age(2 * 3600 - 1), "119 minutes");
+        assert_eq!(describe_age(61), "61 seconds");
+        assert_eq!(describe_age(1), "1 second");
+        assert_eq!(describe_duration(90 * 60), "90 minutes");
+        assert_eq!(describe_duration(86_400), "24 hours");
     }
 
     #[test]

@@ -9,14 +9,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
-use std::future::Future;
-use std::path::PathBuf;
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sha2::Digest as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::SqlitePool;
+use support::{Db, Harness, PASSWORD, TOKEN, TestStore, now, start_server};
 use vaiti_client::ClientError;
 use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
 use vaiti_client::api::Api;
@@ -24,42 +22,13 @@ use vaiti_client::session::Session;
 use vaiti_client::witness::{WitnessChange, change_witnesses, submit_cosignature, witness_once};
 use vaiti_core::api::{LogCheckpointView, SubmitCosignature};
 use vaiti_log::{Checkpoint, LogKey, LogSigningKey, SignedCheckpoint, WitnessSigningKey};
-use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
 
-const TOKEN: &str = "operator-token-operator-token-operator-token";
-const PASSWORD: &str = "Kesäkuun kolmas päivä";
 const ADMIN: &str = "aino@terapia.example";
 const DAY: i64 = 86_400;
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::run(super::Backend::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::run(super::Backend::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+// Each `async fn name(c: Ctx)` runs as `sqlite::name` and `postgres::name`.
+support::on_both_backends!(
+    setup = clinic;
     a_recent_cosignature_passes_and_none_fails,
     a_stale_cosignature_fails,
     an_unlisted_witness_is_refused_by_server_and_client,
@@ -74,73 +43,6 @@ on_both_backends!(
 // ---------------------------------------------------------------------------------------------
 // The harness.
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-enum Store {
-    Sqlite(Arc<vaiti_store::SqliteStore>, PathBuf),
-    Postgres(Arc<vaiti_store::PostgresStore>),
-}
-
-/// The attacker's hands on the data.
-#[derive(Clone)]
-enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-enum Arg {
-    Bytes(Vec<u8>),
-    Int(i64),
-}
-
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Bytes(bytes) => query.bind(bytes),
-                Arg::Int(int) => query.bind(int),
-            };
-        }
-        query
-    }};
-}
-
-impl Db {
-    async fn execute(&self, sql: &'static str, args: Vec<Arg>) -> u64 {
-        let done = match self {
-            Db::Sqlite(pool) => bind_all!(sqlx::query(sql), args)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-            Db::Postgres(pool) => bind_all!(sqlx::query(sql), args)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-        };
-        done.unwrap_or_else(|e| panic!("tampering failed: {e}\n{sql}"))
-    }
-
-    async fn pairs(&self, sql: &'static str) -> Vec<(i64, i64)> {
-        let rows: Result<Vec<(i64, i64)>, _> = match self {
-            Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await,
-            Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
-        };
-        rows.unwrap_or_else(|e| panic!("reading failed: {e}\n{sql}"))
-    }
-
-    async fn close(&self) {
-        match self {
-            Db::Sqlite(pool) => pool.close().await,
-            Db::Postgres(pool) => pool.close().await,
-        }
-    }
-}
 
 /// A malicious server's rewrite of `GET /log/checkpoint` answers.
 type Rewrite = Arc<dyn Fn(LogCheckpointView) -> LogCheckpointView + Send + Sync>;
@@ -169,15 +71,10 @@ async fn rewrite(
     }
 }
 
-fn random_name() -> String {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    hex::encode(r)
-}
-
 /// A clinic with an admin who adopted the log key, on a fresh server.
 struct Ctx {
     url: String,
+    /// The attacker's hands on the data.
     db: Db,
     rewriter: Rewriter,
     clinic: vaiti_core::ClinicId,
@@ -261,92 +158,16 @@ impl Ctx {
     }
 }
 
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Ctx) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let (shared, store, db): (Arc<dyn vaiti_store::Store>, Store, Db) = match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(format!("vaiti-witness-{}", random_name()));
-            let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-            let db = SqlitePool::connect_with(
-                sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
-                    .busy_timeout(std::time::Duration::from_secs(10)),
-            )
-            .await
-            .unwrap();
-            (store.clone(), Store::Sqlite(store, dir), Db::Sqlite(db))
-        }
-        Backend::Postgres => {
-            let url = test_database_url();
-            let schema = format!("vaiti_wit_{}", random_name());
-            let store = match vaiti_store::PostgresStore::connect_in_schema(&url, &schema).await {
-                Ok(store) => Arc::new(store),
-                Err(e) => panic!(
-                    "the PostgreSQL tests need a database at {} and could not use it: {e}. Start \
-                     PostgreSQL or set {TEST_DATABASE_URL_VAR}; these tests fail rather than skip.",
-                    redact_password(&url)
-                ),
-            };
-            let search_path: Arc<str> = Arc::from(schema.as_str());
-            let db = PgPoolOptions::new()
-                .max_connections(2)
-                .after_connect(move |conn, _meta| {
-                    let search_path = Arc::clone(&search_path);
-                    Box::pin(async move {
-                        sqlx::query("SELECT set_config('search_path', $1, false)")
-                            .bind(&*search_path)
-                            .execute(&mut *conn)
-                            .await
-                            .map(|_| ())
-                    })
-                })
-                .connect(&url)
-                .await
-                .unwrap();
-            (store.clone(), Store::Postgres(store), Db::Postgres(db))
-        }
-    };
-    let state = vaiti_server::AppState::new(
-        shared,
-        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
-        vaiti_server::system_clock(),
-    )
-    .await
-    .unwrap();
+/// A fresh server, behind the malicious server's rewriter, and a clinic on it whose admin adopted
+/// the log key.
+async fn clinic(h: Harness) -> Ctx {
+    let TestStore { store, db, .. } = h.store("witness").await;
     let rewriter = Rewriter::default();
-    let app = vaiti_server::router(state).layer(axum::middleware::from_fn_with_state(
-        rewriter.clone(),
-        rewrite,
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let db_for_cleanup = db.clone();
-    let outcome = tokio::spawn(async move { case(clinic(url, db, rewriter).await).await }).await;
-    db_for_cleanup.close().await;
-    match store {
-        Store::Sqlite(store, dir) => {
-            store.close().await;
-            let _ = std::fs::remove_dir_all(&dir);
-        }
-        Store::Postgres(store) => {
-            if let Err(e) = store.drop_schema().await {
-                eprintln!("warning: could not drop the test schema: {e}");
-            }
-        }
-    }
-    match outcome {
-        Ok(()) => {}
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test's task failed: {e}"),
-    }
-}
-
-async fn clinic(url: String, db: Db, rewriter: Rewriter) -> Ctx {
+    let hook = rewriter.clone();
+    let url = start_server(store, |state| {
+        vaiti_server::router(state).layer(axum::middleware::from_fn_with_state(hook, rewrite))
+    })
+    .await;
     let created = create_clinic(
         &Api::new(&url).unwrap(),
         &NewClinic {
@@ -547,23 +368,19 @@ async fn a_cosigned_fork_of_the_newest_checkpoint_fails(c: Ctx) {
     let forged = log
         .sign(&Checkpoint::new(log.log_key().name(), fork_size, [7; 32]).unwrap())
         .unwrap();
-    c.db.execute(
-        "DELETE FROM log_checkpoints WHERE clinic_id = $1 AND size = $2",
-        vec![
-            Arg::Bytes(c.clinic.as_bytes().to_vec()),
-            Arg::Int(fork_size as i64),
-        ],
-    )
-    .await;
-    c.db.execute(
+    c.db.query("DELETE FROM log_checkpoints WHERE clinic_id = $1 AND size = $2")
+        .bind(c.clinic.as_bytes().to_vec())
+        .bind(fork_size as i64)
+        .execute()
+        .await;
+    c.db.query(
         "INSERT INTO log_checkpoints (clinic_id, size, note, created_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Arg::Bytes(c.clinic.as_bytes().to_vec()),
-            Arg::Int(fork_size as i64),
-            Arg::Bytes(forged.to_bytes()),
-            Arg::Int(now()),
-        ],
     )
+    .bind(c.clinic.as_bytes().to_vec())
+    .bind(fork_size as i64)
+    .bind(forged.to_bytes())
+    .bind(now())
+    .execute()
     .await;
     // The witness, shown only the fork, co-signs it; the server accepts (it is its own checkpoint).
     let line = w.cosign(&forged, now() as u64).unwrap();
@@ -582,24 +399,11 @@ async fn a_cosigned_fork_of_the_newest_checkpoint_fails(c: Ctx) {
 /// The log's signing key, as an intruder with the database reads it.
 async fn stolen_log_key(c: &Ctx) -> LogSigningKey {
     let name = format!("log-signing-key/{}", c.clinic);
-    let seed = match &c.db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as::<_, (Vec<u8>,)>("SELECT value FROM server_secrets WHERE name = $1")
-                .bind(&name)
-                .fetch_one(pool)
-                .await
-                .unwrap()
-                .0
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as::<_, (Vec<u8>,)>("SELECT value FROM server_secrets WHERE name = $1")
-                .bind(&name)
-                .fetch_one(pool)
-                .await
-                .unwrap()
-                .0
-        }
-    };
+    let seed: Vec<u8> =
+        c.db.query("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_scalar()
+            .await;
     let log = LogSigningKey::from_seed(
         &vaiti_client::admin::log_origin(c.clinic),
         &seed.try_into().unwrap(),
@@ -617,29 +421,32 @@ async fn the_witness_refuses_a_rollback(c: Ctx) {
     let last = c.witness(&w, None, now()).await.unwrap();
     let seen = last.checkpoint().size();
     let cut = seen as i64 - 2;
-    let clinic2 = || Arg::Bytes(c.clinic.as_bytes().to_vec());
-    c.db.execute(
-        "DELETE FROM log_cosignatures WHERE clinic_id = $1",
-        vec![clinic2()],
-    )
-    .await;
-    c.db.execute(
-        "DELETE FROM log_checkpoints WHERE clinic_id = $1",
-        vec![clinic2()],
-    )
-    .await;
-    c.db.execute(
-        "DELETE FROM log_leaves WHERE clinic_id = $1 AND idx >= $2",
-        vec![clinic2(), Arg::Int(cut)],
-    )
-    .await;
-    for (level, idx) in c.db.pairs("SELECT level, idx FROM log_nodes").await {
-        if (idx + 1) << level > cut {
-            c.db.execute(
-                "DELETE FROM log_nodes WHERE clinic_id = $1 AND level = $2 AND idx = $3",
-                vec![clinic2(), Arg::Int(level), Arg::Int(idx)],
-            )
+    let clinic2 = || c.clinic.as_bytes().to_vec();
+    c.db.query("DELETE FROM log_cosignatures WHERE clinic_id = $1")
+        .bind(clinic2())
+        .execute()
+        .await;
+    c.db.query("DELETE FROM log_checkpoints WHERE clinic_id = $1")
+        .bind(clinic2())
+        .execute()
+        .await;
+    c.db.query("DELETE FROM log_leaves WHERE clinic_id = $1 AND idx >= $2")
+        .bind(clinic2())
+        .bind(cut)
+        .execute()
+        .await;
+    let nodes: Vec<(i64, i64)> =
+        c.db.query("SELECT level, idx FROM log_nodes")
+            .fetch_all()
             .await;
+    for (level, idx) in nodes {
+        if (idx + 1) << level > cut {
+            c.db.query("DELETE FROM log_nodes WHERE clinic_id = $1 AND level = $2 AND idx = $3")
+                .bind(clinic2())
+                .bind(level)
+                .bind(idx)
+                .execute()
+                .await;
         }
     }
     let persisted = AtomicBool::new(false);
@@ -675,7 +482,7 @@ async fn the_witness_refuses_a_fork(c: Ctx) {
     c.add_witness(&w, None, None).await;
     let last = c.witness(&w, None, now()).await.unwrap();
     let log = stolen_log_key(&c).await;
-    let clinic = || Arg::Bytes(c.clinic.as_bytes().to_vec());
+    let clinic = || c.clinic.as_bytes().to_vec();
     // First another tree of the same size; then, after the log grew, a larger tree that does
     // not extend the witness's checkpoint.
     for grow in [false, true] {
@@ -684,20 +491,23 @@ async fn the_witness_refuses_a_fork(c: Ctx) {
         }
         let size = c.log_size().await;
         assert_eq!(size > last.checkpoint().size(), grow);
-        c.db.execute(
-            "DELETE FROM log_checkpoints WHERE clinic_id = $1",
-            vec![clinic()],
-        )
-        .await;
+        c.db.query("DELETE FROM log_checkpoints WHERE clinic_id = $1")
+            .bind(clinic())
+            .execute()
+            .await;
         let forged = log
             .sign(&Checkpoint::new(log.log_key().name(), size, [size as u8; 32]).unwrap())
             .unwrap();
-        c.db
-            .execute(
-                "INSERT INTO log_checkpoints (clinic_id, size, note, created_at) VALUES ($1, $2, $3, $4)",
-                vec![clinic(), Arg::Int(size as i64), Arg::Bytes(forged.to_bytes()), Arg::Int(now())],
-            )
-            .await;
+        c.db.query(
+            "INSERT INTO log_checkpoints (clinic_id, size, note, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(clinic())
+        .bind(size as i64)
+        .bind(forged.to_bytes())
+        .bind(now())
+        .execute()
+        .await;
         let persisted = AtomicBool::new(false);
         let refused = witness_once(
             &Api::new(&c.url).unwrap(),
