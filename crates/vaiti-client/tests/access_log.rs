@@ -4,9 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod support;
+
 use std::sync::Arc;
 
-use sha2::Digest as _;
+use support::{TOKEN, now, start_server};
 use vaiti_client::account::{NewClinic, create_clinic, login};
 use vaiti_client::admin::create_branch;
 use vaiti_client::api::Api;
@@ -18,35 +20,13 @@ use vaiti_crypto::Tier;
 use vaiti_log::{Action, Frontier, Leaf};
 use vaiti_store::Store;
 
-const TOKEN: &str = "operator-token-operator-token-operator-token";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 #[tokio::test]
 async fn a_clinic_day_leaves_a_consistent_log() {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).unwrap();
     let dir = std::env::temp_dir().join(format!("vaiti-log-test-{}", u64::from_le_bytes(r)));
     let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-    let state = vaiti_server::AppState::new(
-        store.clone(),
-        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
-        vaiti_server::system_clock(),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, vaiti_server::router(state))
-            .await
-            .unwrap()
-    });
+    let url = start_server(store.clone(), vaiti_server::router).await;
 
     let created = create_clinic(
         &Api::new(&url).unwrap(),

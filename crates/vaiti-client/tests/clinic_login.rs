@@ -2,15 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod support;
+
 use std::sync::Arc;
 
-use sha2::Digest as _;
+use support::{TOKEN, now, start_server};
 use vaiti_client::ClientError;
 use vaiti_client::account::{NewClinic, create_clinic, login, logout};
 use vaiti_client::api::Api;
 use vaiti_crypto::{EscrowKey, EscrowShare, SecretKey};
-
-const TOKEN: &str = "operator-token-operator-token-operator-token";
 
 struct Server {
     url: String,
@@ -28,28 +28,8 @@ async fn server() -> Server {
     getrandom::fill(&mut r).unwrap();
     let dir = std::env::temp_dir().join(format!("vaiti-client-test-{}", u64::from_le_bytes(r)));
     let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-    let state = vaiti_server::AppState::new(
-        store,
-        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
-        vaiti_server::system_clock(),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, vaiti_server::router(state))
-            .await
-            .unwrap()
-    });
+    let url = start_server(store, vaiti_server::router).await;
     Server { url, dir }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 #[tokio::test]

@@ -8,32 +8,26 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sha2::Digest as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::SqlitePool;
 use sqlx::{Column as _, Row as _, ValueRef as _};
+use support::{Db, Harness, TestStore, User, found_clinic, hire, start_server};
 use vaiti_client::ClientError;
-use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
+use vaiti_client::account::login;
 use vaiti_client::api::Api;
 use vaiti_client::chart::{PatientDetails, add_patient, list_notes, list_patients, show_patient};
-use vaiti_client::invite::{DEFAULT_INVITE_S, NewMember, complete_invites, invite_staff, signup};
-use vaiti_client::session::Session;
 use vaiti_core::alert::{AlertList, RegisterDecoy};
 use vaiti_core::api::{ChartList, MyWraps};
-use vaiti_core::{Alert, AlertKind, ChartId, ClinicId, Role, UserId};
+use vaiti_core::{Alert, AlertKind, ChartId, ClinicId, Role};
 use vaiti_crypto::SecretKey;
 use vaiti_server::DetectionConfig;
-use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
 
-const TOKEN: &str = "operator-token-operator-token-operator-token";
-const PASSWORD: &str = "Kesäkuun kolmas päivä";
 const ADMIN: &str = "aino@terapia.example";
 const T1: &str = "t1@terapia.example";
 const T2: &str = "t2@terapia.example";
@@ -43,36 +37,9 @@ const BRANCH: &str = "Helsinki";
 /// How long an alert may take to reach the webhook ("within seconds").
 const WEBHOOK_WAIT: Duration = Duration::from_secs(10);
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Defines `sqlite::name` and `postgres::name` for each `async fn name(h: Harness)`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Backend::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::run(super::Backend::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+// Each `async fn name(h: Harness)` runs as `sqlite::name` and `postgres::name`.
+support::on_both_backends!(
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     a_request_naming_a_decoy_alerts_whether_granted_or_refused,
     a_decoy_is_never_listed_and_looks_like_any_chart_in_the_database,
     opening_more_charts_than_the_threshold_alerts_but_listing_200_does_not,
@@ -82,77 +49,8 @@ on_both_backends!(
 );
 
 // ---------------------------------------------------------------------------------------------
-// The harness: servers over a fresh store of one backend, each with a webhook receiver.
-
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// What a test's servers leave behind, removed after the test (also after a panic).
-enum Leftover {
-    Sqlite(Arc<vaiti_store::SqliteStore>, PathBuf),
-    Postgres(Arc<vaiti_store::PostgresStore>),
-    Dir(PathBuf),
-}
-
-#[derive(Clone)]
-struct Harness {
-    backend: Backend,
-    leftovers: Arc<Mutex<Vec<Leftover>>>,
-}
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Harness) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let h = Harness {
-        backend,
-        leftovers: Arc::default(),
-    };
-    let outcome = tokio::spawn(case(h.clone())).await;
-    let leftovers = std::mem::take(&mut *h.leftovers.lock().unwrap());
-    for l in leftovers {
-        match l {
-            Leftover::Sqlite(store, dir) => {
-                store.close().await;
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Leftover::Postgres(store) => {
-                if let Err(e) = store.drop_schema().await {
-                    eprintln!("warning: could not drop the test schema: {e}");
-                }
-            }
-            Leftover::Dir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        }
-    }
-    match outcome {
-        Ok(()) => {}
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test's task failed: {e}"),
-    }
-}
-
-fn random_name() -> String {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    hex(&r)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The attacker's (or the DBA's) view of the database: a second connection.
-#[derive(Clone)]
-enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
+// The harness (the shared part is in `support`): servers over a fresh store of one backend, each
+// with a webhook receiver.
 
 /// A webhook receiver: records every JSON body POSTed to it; answers 500 to the first
 /// `fail_first` requests (to exercise retries), 204 afterwards.
@@ -220,146 +118,28 @@ struct Server {
     hook: Receiver,
 }
 
-impl Harness {
-    /// A server with a fresh store, a decoy file in a fresh directory, and its own webhook
-    /// receiver; `configure` adjusts the detection settings.
-    async fn server(&self, configure: impl FnOnce(&mut DetectionConfig)) -> Server {
-        let (store, db): (Arc<dyn vaiti_store::Store>, Db) = match self.backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("vaiti-detect-{}", random_name()));
-                let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-                let db = SqlitePool::connect_with(
-                    sqlx::sqlite::SqliteConnectOptions::new()
-                        .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
-                        .busy_timeout(Duration::from_secs(10)),
-                )
-                .await
-                .unwrap();
-                self.leftovers
-                    .lock()
-                    .unwrap()
-                    .push(Leftover::Sqlite(store.clone(), dir));
-                (store, Db::Sqlite(db))
-            }
-            Backend::Postgres => {
-                let url = test_database_url();
-                let schema = format!("vaiti_detect_{}", random_name());
-                let store = match vaiti_store::PostgresStore::connect_in_schema(&url, &schema).await
-                {
-                    Ok(store) => Arc::new(store),
-                    Err(e) => panic!(
-                        "the PostgreSQL tests need a database at {} and could not use it: {e}. \
-                         Start PostgreSQL or set {TEST_DATABASE_URL_VAR}; these tests fail \
-                         rather than skip.",
-                        redact_password(&url)
-                    ),
-                };
-                self.leftovers
-                    .lock()
-                    .unwrap()
-                    .push(Leftover::Postgres(store.clone()));
-                let search_path: Arc<str> = Arc::from(schema.as_str());
-                let db = PgPoolOptions::new()
-                    .max_connections(2)
-                    .after_connect(move |conn, _meta| {
-                        let search_path = Arc::clone(&search_path);
-                        Box::pin(async move {
-                            sqlx::query("SELECT set_config('search_path', $1, false)")
-                                .bind(&*search_path)
-                                .execute(&mut *conn)
-                                .await
-                                .map(|_| ())
-                        })
-                    })
-                    .connect(&url)
-                    .await
-                    .unwrap();
-                (store, Db::Postgres(db))
-            }
-        };
-        let config_dir = std::env::temp_dir().join(format!("vaiti-decoys-{}", random_name()));
-        self.leftovers
-            .lock()
-            .unwrap()
-            .push(Leftover::Dir(config_dir.clone()));
-        let hook = Receiver::default();
-        let decoys_file = config_dir.join("decoys.json");
-        let mut config = DetectionConfig {
-            decoys_file: Some(decoys_file.clone()),
-            webhook: Some(hook.start().await),
-            ..DetectionConfig::default()
-        };
-        configure(&mut config);
-        let state = vaiti_server::AppState::new(
-            store.clone(),
-            Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
-            vaiti_server::system_clock(),
-        )
-        .await
-        .unwrap()
-        .with_detection(config)
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            axum::serve(listener, vaiti_server::router(state))
-                .await
-                .unwrap()
-        });
-        Server {
-            url,
-            store,
-            db,
-            decoys_file,
-            hook,
-        }
-    }
-}
-
-/// One member of staff, logged in on their own device.
-struct User {
-    api: Api,
-    me: Unlocked,
-    email: &'static str,
-    secret_key: SecretKey,
-}
-
-impl User {
-    async fn log_in(
-        url: &str,
-        clinic: vaiti_crypto::ClinicId,
-        email: &'static str,
-        sk: SecretKey,
-    ) -> Self {
-        let mut api = Api::new(url).unwrap();
-        let me = login(&mut api, clinic, email, &sk, PASSWORD).await.unwrap();
-        Self {
-            api,
-            me,
-            email,
-            secret_key: sk,
-        }
-    }
-
-    async fn session(&self) -> Result<Session<'_>, ClientError> {
-        Session::open(&self.api, &self.me, now()).await
-    }
-
-    fn id(&self) -> UserId {
-        self.me.account.id
-    }
-
-    fn path(&self, rest: &str) -> String {
-        format!("{}{rest}", self.me.clinic_path())
-    }
-
-    /// Whether this device's session still works.
-    async fn session_works(&self) -> bool {
-        match self.api.get::<serde_json::Value>(&self.path("/me")).await {
-            Ok(_) => true,
-            Err(ClientError::Api { status: 401, .. }) => false,
-            Err(e) => panic!("GET /me failed otherwise: {e}"),
-        }
+/// A server with a fresh store, a decoy file in a fresh directory, and its own webhook receiver;
+/// `configure` adjusts the detection settings.
+async fn server(h: &Harness, configure: impl FnOnce(&mut DetectionConfig)) -> Server {
+    let TestStore { store, db, .. } = h.store("detect").await;
+    let decoys_file = h.temp_dir("decoys").join("decoys.json");
+    let hook = Receiver::default();
+    let mut config = DetectionConfig {
+        decoys_file: Some(decoys_file.clone()),
+        webhook: Some(hook.start().await),
+        ..DetectionConfig::default()
+    };
+    configure(&mut config);
+    let url = start_server(store.clone(), |state| {
+        vaiti_server::router(state.with_detection(config).unwrap())
+    })
+    .await;
+    Server {
+        url,
+        store,
+        db,
+        decoys_file,
+        hook,
     }
 }
 
@@ -379,68 +159,20 @@ struct Clinic {
 
 async fn clinic(server: Server) -> Clinic {
     let url = server.url.clone();
-    let created = create_clinic(
-        &Api::new(&url).unwrap(),
-        &NewClinic {
-            name: "Terapiakeskus Esimerkki",
-            admin_email: ADMIN,
-            admin_name: Some("Aino Admin"),
-            escrow_threshold: 2,
-            escrow_shares: 2,
-            password: PASSWORD,
-            creation_token: TOKEN,
-            now: now(),
-        },
+    let (admin, branch) = found_clinic(&url, ADMIN, 2, BRANCH).await;
+    let crypto_clinic = admin.me.clinic;
+    let [t1, t2, fd, auditor] = hire(
+        &admin,
+        &url,
+        BRANCH,
+        [
+            (T1, Role::Therapist),
+            (T2, Role::Therapist),
+            (FD, Role::Frontdesk),
+            (AUDITOR, Role::Auditor),
+        ],
     )
-    .await
-    .unwrap();
-    let crypto_clinic = created.clinic;
-    let admin = User::log_in(&url, crypto_clinic, ADMIN, created.secret_key).await;
-    let branch = vaiti_client::admin::create_branch(&admin.api, &admin.me, BRANCH, now())
-        .await
-        .unwrap();
-    let branch = vaiti_core::BranchId::from_bytes(branch.to_bytes());
-    let staff = [
-        (T1, Role::Therapist),
-        (T2, Role::Therapist),
-        (FD, Role::Frontdesk),
-        (AUDITOR, Role::Auditor),
-    ];
-    let mut codes = Vec::new();
-    {
-        let s = admin.session().await.unwrap();
-        for (email, role) in staff {
-            let invite = invite_staff(&s, email, &[role], &[BRANCH.to_string()], DEFAULT_INVITE_S)
-                .await
-                .unwrap();
-            codes.push(invite.code);
-        }
-    }
-    let mut keys = Vec::new();
-    for ((email, _), code) in staff.iter().zip(&codes) {
-        let account = signup(
-            &Api::new(&url).unwrap(),
-            &NewMember {
-                code,
-                email: Some(email),
-                display_name: None,
-                password: PASSWORD,
-                now: now(),
-            },
-        )
-        .await
-        .unwrap();
-        keys.push(account.secret_key);
-    }
-    {
-        let s = admin.session().await.unwrap();
-        assert_eq!(complete_invites(&s).await.unwrap().len(), 4);
-    }
-    let mut keys = keys.into_iter();
-    let t1 = User::log_in(&url, crypto_clinic, T1, keys.next().unwrap()).await;
-    let t2 = User::log_in(&url, crypto_clinic, T2, keys.next().unwrap()).await;
-    let fd = User::log_in(&url, crypto_clinic, FD, keys.next().unwrap()).await;
-    let auditor = User::log_in(&url, crypto_clinic, AUDITOR, keys.next().unwrap()).await;
+    .await;
     Clinic {
         server,
         id: ClinicId::from_bytes(crypto_clinic.to_bytes()),
@@ -529,7 +261,7 @@ impl Clinic {
 /// refused (a therapist outside its care team); opening a real chart does not. Neither the
 /// stored alert nor the webhook payload names the decoy.
 async fn a_request_naming_a_decoy_alerts_whether_granted_or_refused(h: Harness) {
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     let decoy = c.decoy().await;
     let real = {
         let s = c.fd.session().await.unwrap();
@@ -716,7 +448,7 @@ async fn row_shapes(db: &Db, table: &str, chart: ChartId) -> Vec<BTreeSet<String
 /// chart made the same way for a real patient (same tables, same counts, the same columns
 /// non-NULL), and nothing else names it: not the alerts, not the log's registration entry.
 async fn a_decoy_is_never_listed_and_looks_like_any_chart_in_the_database(h: Harness) {
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     let decoy = c.decoy().await;
     let real = {
         let s = c.admin.session().await.unwrap();
@@ -832,7 +564,7 @@ async fn a_decoy_is_never_listed_and_looks_like_any_chart_in_the_database(h: Har
 /// one bulk-opening alert (store and webhook); listing a 200-patient caseload, and re-opening
 /// the same charts, count for nothing.
 async fn opening_more_charts_than_the_threshold_alerts_but_listing_200_does_not(h: Harness) {
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     let threshold = vaiti_server::DEFAULT_CHART_OPENINGS_THRESHOLD as usize;
     let mut charts = Vec::new();
     {
@@ -909,7 +641,7 @@ async fn opening_more_charts_than_the_threshold_alerts_but_listing_200_does_not(
 /// not, and successful logins never count. A webhook receiver that fails first gets the alert on
 /// a retry.
 async fn a_burst_of_failed_logins_alerts_and_the_webhook_is_retried(h: Harness) {
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     c.server.hook.fail_first.store(1, Ordering::SeqCst);
     let threshold = vaiti_server::DEFAULT_FAILED_LOGINS_THRESHOLD;
     let crypto_clinic = c.admin.me.clinic;
@@ -968,7 +700,7 @@ async fn a_burst_of_failed_logins_alerts_and_the_webhook_is_retried(h: Harness) 
 /// (it may log in again); others keep theirs. Without it, nobody is locked out.
 async fn lock_on_alert_ends_the_actors_sessions_only_when_enabled(h: Harness) {
     // Off (the default): an alert, and the session still works.
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     let decoy = c.decoy().await;
     let s2 = c.t2.session().await.unwrap();
     assert!(show_patient(&s2, decoy).await.is_err());
@@ -978,7 +710,7 @@ async fn lock_on_alert_ends_the_actors_sessions_only_when_enabled(h: Harness) {
 
     // On: the decoy's visitor is logged out everywhere; the admin is not.
     let c = clinic(
-        h.server(|d| {
+        server(&h, |d| {
             d.lock_on_alert = true;
             d.chart_openings_threshold = 2;
         })
@@ -1050,7 +782,7 @@ async fn lock_on_alert_ends_the_actors_sessions_only_when_enabled(h: Harness) {
 /// Alerts are read by admins and auditors only, acknowledged by admins only; decoys are
 /// registered by admins only, and only for a chart of the clinic.
 async fn alerts_are_for_admins_and_auditors_and_decoys_for_admins(h: Harness) {
-    let c = clinic(h.server(|_| {}).await).await;
+    let c = clinic(server(&h, |_| {}).await).await;
     let decoy = c.decoy().await;
     let s2 = c.t2.session().await.unwrap();
     assert!(show_patient(&s2, decoy).await.is_err());

@@ -10,13 +10,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
-use std::future::Future;
+mod support;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sha2::Digest as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::SqlitePool;
+use support::{Arg, Db, Harness, TOKEN, TestStore, now, start_server};
 use vaiti_client::ClientError;
 use vaiti_client::access_log::{AccessEntry, chart_log};
 use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
@@ -32,9 +31,7 @@ use vaiti_core::report::{NewReport, ReportFiled, ReportWrap};
 use vaiti_core::signed::ReleaseRequestV1;
 use vaiti_core::{AccessPurpose, AlertKind, ChartId, ClinicId, ObjectId, Role, Sealed, UserId};
 use vaiti_crypto::{ReportKey, SecretKey, SignatureDomain, Tier};
-use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
 
-const TOKEN: &str = "operator-token-operator-token-operator-token";
 const PASSWORD: &str = "Lokakuun neljäs päivä";
 const ADMIN: &str = "admin@raportti.example";
 const AUDITOR: &str = "auditor@raportti.example";
@@ -46,207 +43,58 @@ const REASON: &str = "En tunnista tätä avaamista: olin silloin ulkomailla, Kir
 /// A distinctive part of it, to search the database for.
 const CANARY: &str = "Kirahvinkaula-7319";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn random_name() -> String {
-    let mut r = [0u8; 16];
-    getrandom::fill(&mut r).unwrap();
-    hex::encode(r)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The harness: the real server over SQLite or PostgreSQL, and a second connection to its tables.
-// ---------------------------------------------------------------------------------------------
-
-/// Defines, for each `async fn name(c: Clinic)`, the tests `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::run(super::Backend::Sqlite, super::$case).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    super::run(super::Backend::Postgres, super::$case).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+// Each `async fn name(c: Clinic)` runs as `sqlite::name` and `postgres::name`.
+support::on_both_backends!(
+    setup = clinic;
     only_admins_and_auditors_read_a_report,
     a_report_of_an_entry_outside_the_chart_is_refused,
     the_reason_never_reaches_the_database,
     a_report_moved_by_the_server_is_caught,
 );
 
-#[derive(Clone, Copy, Debug)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The store under the server, kept to remove it afterwards.
-#[derive(Clone)]
-enum Stored {
-    Sqlite(Arc<vaiti_store::SqliteStore>, PathBuf),
-    Postgres(Arc<vaiti_store::PostgresStore>),
-}
-
-/// A second connection to the store's database.
-#[derive(Clone)]
-enum Db {
-    Sqlite(SqlitePool, PathBuf),
-    Postgres(PgPool),
-}
+// ---------------------------------------------------------------------------------------------
+// The harness (the shared part is in `support`): the real server over SQLite or PostgreSQL, and a
+// second connection to its tables.
+// ---------------------------------------------------------------------------------------------
 
 struct Server {
     url: String,
     store: Arc<dyn vaiti_store::Store>,
-    stored: Stored,
+    /// A second connection to the store's database.
     db: Db,
+    /// The SQLite store's directory (`None` on PostgreSQL).
+    dir: Option<PathBuf>,
 }
 
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Clinic) -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + Send,
-{
-    let server = server(backend).await;
-    let stored = server.stored.clone();
-    let db = server.db.clone();
-    let outcome = tokio::spawn(async move { case(clinic(server).await).await }).await;
-    match &db {
-        Db::Sqlite(pool, _) => pool.close().await,
-        Db::Postgres(pool) => pool.close().await,
-    }
-    match stored {
-        Stored::Sqlite(store, dir) => {
-            store.close().await;
-            if let Err(e) = std::fs::remove_dir_all(&dir) {
-                eprintln!("warning: could not remove {}: {e}", dir.display());
-            }
-        }
-        Stored::Postgres(store) => {
-            if let Err(e) = store.drop_schema().await {
-                eprintln!("warning: could not drop the test schema: {e}");
-            }
-        }
-    }
-    match outcome {
-        Ok(()) => {}
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test's task failed: {e}"),
-    }
-}
-
-async fn server(backend: Backend) -> Server {
-    let (store, stored, db): (Arc<dyn vaiti_store::Store>, Stored, Db) = match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(format!("vaiti-reports-{}", random_name()));
-            let store = Arc::new(vaiti_store::SqliteStore::open(&dir).await.unwrap());
-            let pool = SqlitePool::connect_with(
-                sqlx::sqlite::SqliteConnectOptions::new()
-                    .filename(dir.join(vaiti_store::SqliteStore::FILE_NAME))
-                    .busy_timeout(std::time::Duration::from_secs(10)),
-            )
-            .await
-            .unwrap();
-            (
-                store.clone(),
-                Stored::Sqlite(store, dir.clone()),
-                Db::Sqlite(pool, dir),
-            )
-        }
-        Backend::Postgres => {
-            let url = test_database_url();
-            let schema = format!("vaiti_rep_{}", random_name());
-            let store = match vaiti_store::PostgresStore::connect_in_schema(&url, &schema).await {
-                Ok(store) => Arc::new(store),
-                Err(e) => panic!(
-                    "the PostgreSQL tests need a database at {} and could not use it: {e}. Start \
-                     PostgreSQL or set {TEST_DATABASE_URL_VAR}; these tests fail rather than skip.",
-                    redact_password(&url)
-                ),
-            };
-            let search_path: Arc<str> = Arc::from(schema.as_str());
-            let pool = PgPoolOptions::new()
-                .max_connections(2)
-                .after_connect(move |conn, _meta| {
-                    let search_path = Arc::clone(&search_path);
-                    Box::pin(async move {
-                        sqlx::query("SELECT set_config('search_path', $1, false)")
-                            .bind(&*search_path)
-                            .execute(&mut *conn)
-                            .await
-                            .map(|_| ())
-                    })
-                })
-                .connect(&url)
-                .await
-                .unwrap();
-            (store.clone(), Stored::Postgres(store), Db::Postgres(pool))
-        }
-    };
-    let state = vaiti_server::AppState::new(
-        store.clone(),
-        Some(sha2::Sha256::digest(TOKEN.as_bytes()).into()),
-        vaiti_server::system_clock(),
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, vaiti_server::router(state))
-            .await
-            .unwrap()
-    });
+async fn server(h: &Harness) -> Server {
+    let TestStore { store, db, dir } = h.store("reports").await;
+    let url = start_server(store.clone(), vaiti_server::router).await;
     Server {
         url,
         store,
-        stored,
         db,
+        dir,
     }
 }
 
-impl Db {
+impl Server {
     /// Runs an `UPDATE` on `reports` with one integer or bytes value and the report id.
-    async fn set_report_column(&self, sql: &'static str, value: Value, report: ObjectId) -> u64 {
-        let id = report.as_bytes().to_vec();
-        let done = match self {
-            Db::Sqlite(pool, _) => bind(sqlx::query(sql), value)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-            Db::Postgres(pool) => bind_pg(sqlx::query(sql), value)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|d| d.rows_affected()),
-        };
-        done.unwrap_or_else(|e| panic!("tampering failed: {e}\n{sql}"))
+    async fn set_report_column(&self, sql: &'static str, value: Arg, report: ObjectId) -> u64 {
+        self.db
+            .query(sql)
+            .bind(value)
+            .bind(report.as_bytes().to_vec())
+            .execute()
+            .await
     }
 
     /// Every byte the database holds that the test can reach: for SQLite the database files
     /// themselves (main file, write-ahead log); for PostgreSQL every row of every table of the
     /// store's schema, as text (bytea in hex).
     async fn everything(&self) -> Vec<u8> {
-        match self {
-            Db::Sqlite(_, dir) => {
+        match &self.db {
+            Db::Sqlite(_) => {
+                let dir = self.dir.as_ref().unwrap();
                 let mut all = Vec::new();
                 for entry in std::fs::read_dir(dir).unwrap() {
                     let path = entry.unwrap().path();
@@ -284,37 +132,11 @@ impl Db {
 
     /// The sealed envelope, signature and entry of a stored report.
     async fn report_row(&self, report: ObjectId) -> (Vec<u8>, i64, Vec<u8>) {
-        let sql = "SELECT envelope, entry_idx, chart_id FROM reports WHERE report_id = $1";
-        let id = report.as_bytes().to_vec();
-        match self {
-            Db::Sqlite(pool, _) => sqlx::query_as(sql).bind(id).fetch_one(pool).await.unwrap(),
-            Db::Postgres(pool) => sqlx::query_as(sql).bind(id).fetch_one(pool).await.unwrap(),
-        }
-    }
-}
-
-enum Value {
-    Int(i64),
-    Bytes(Vec<u8>),
-}
-
-fn bind<'q>(
-    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    v: Value,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
-    match v {
-        Value::Int(i) => q.bind(i),
-        Value::Bytes(b) => q.bind(b),
-    }
-}
-
-fn bind_pg<'q>(
-    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    v: Value,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    match v {
-        Value::Int(i) => q.bind(i),
-        Value::Bytes(b) => q.bind(b),
+        self.db
+            .query("SELECT envelope, entry_idx, chart_id FROM reports WHERE report_id = $1")
+            .bind(report.as_bytes().to_vec())
+            .fetch_one()
+            .await
     }
 }
 
@@ -363,7 +185,8 @@ struct Clinic {
     chart_b: ChartId,
 }
 
-async fn clinic(server: Server) -> Clinic {
+async fn clinic(h: Harness) -> Clinic {
+    let server = server(&h).await;
     let url = server.url.clone();
     let created = create_clinic(
         &Api::new(&url).unwrap(),
@@ -752,18 +575,18 @@ async fn a_report_of_an_entry_outside_the_chart_is_refused(c: Clinic) {
 }
 
 async fn the_reason_never_reaches_the_database(c: Clinic) {
-    let before = c.server.db.everything().await;
+    let before = c.server.everything().await;
     assert!(!contains(&before, CANARY.as_bytes()));
     let entry = c.front_desk_entry().await;
     let filed = report::report(&c.patient_a.session().await, entry, REASON)
         .await
         .unwrap();
     // The report is stored (the scan can see it) ...
-    let (envelope, stored_entry, _) = c.server.db.report_row(filed.report).await;
+    let (envelope, stored_entry, _) = c.server.report_row(filed.report).await;
     assert_eq!(stored_entry, entry as i64);
     assert!(envelope.len() >= 605, "a sealed, padded envelope");
     // ... and no trace of the words is anywhere in the database: not as text, not as hex.
-    let after = c.server.db.everything().await;
+    let after = c.server.everything().await;
     for needle in [
         CANARY.as_bytes().to_vec(),
         REASON.as_bytes().to_vec(),
@@ -813,7 +636,7 @@ async fn a_report_moved_by_the_server_is_caught(c: Clinic) {
             .len(),
         2
     );
-    let db = &c.server.db;
+    let server = &c.server;
     let id = filed.report;
 
     // Another entry of the same chart (one the patient did not report).
@@ -824,22 +647,24 @@ async fn a_report_moved_by_the_server_is_caught(c: Clinic) {
         .find(|e| e.index != entry)
         .unwrap()
         .index;
-    db.set_report_column(
-        "UPDATE reports SET entry_idx = $1 WHERE report_id = $2",
-        Value::Int(another_entry as i64),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET entry_idx = $1 WHERE report_id = $2",
+            Arg::Int(another_entry as i64),
+            id,
+        )
+        .await;
     assert_protocol(
         report::reports(&c.admin.session().await).await,
         "does not open",
     );
-    db.set_report_column(
-        "UPDATE reports SET entry_idx = $1 WHERE report_id = $2",
-        Value::Int(entry as i64),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET entry_idx = $1 WHERE report_id = $2",
+            Arg::Int(entry as i64),
+            id,
+        )
+        .await;
     assert_eq!(
         report::reports(&c.admin.session().await)
             .await
@@ -849,39 +674,43 @@ async fn a_report_moved_by_the_server_is_caught(c: Clinic) {
     );
 
     // Another chart: the report's author is not that chart's patient.
-    db.set_report_column(
-        "UPDATE reports SET chart_id = $1 WHERE report_id = $2",
-        Value::Bytes(c.chart_b.as_bytes().to_vec()),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET chart_id = $1 WHERE report_id = $2",
+            Arg::Bytes(c.chart_b.as_bytes().to_vec()),
+            id,
+        )
+        .await;
     assert_protocol(
         report::reports(&c.auditor.session().await).await,
         "not by the certified patient of chart",
     );
     // Another chart, attributed to that chart's patient: the signature gives it away.
-    db.set_report_column(
-        "UPDATE reports SET reporter_id = $1 WHERE report_id = $2",
-        Value::Bytes(c.patient_b.id().as_bytes().to_vec()),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET reporter_id = $1 WHERE report_id = $2",
+            Arg::Bytes(c.patient_b.id().as_bytes().to_vec()),
+            id,
+        )
+        .await;
     assert_protocol(
         report::reports(&c.auditor.session().await).await,
         "does not open",
     );
-    db.set_report_column(
-        "UPDATE reports SET reporter_id = $1 WHERE report_id = $2",
-        Value::Bytes(c.patient_a.id().as_bytes().to_vec()),
-        id,
-    )
-    .await;
-    db.set_report_column(
-        "UPDATE reports SET chart_id = $1 WHERE report_id = $2",
-        Value::Bytes(c.chart_a.as_bytes().to_vec()),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET reporter_id = $1 WHERE report_id = $2",
+            Arg::Bytes(c.patient_a.id().as_bytes().to_vec()),
+            id,
+        )
+        .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET chart_id = $1 WHERE report_id = $2",
+            Arg::Bytes(c.chart_a.as_bytes().to_vec()),
+            id,
+        )
+        .await;
     assert_eq!(
         report::reports(&c.admin.session().await)
             .await
@@ -891,25 +720,27 @@ async fn a_report_moved_by_the_server_is_caught(c: Clinic) {
     );
 
     // A changed ciphertext byte.
-    let (envelope, _, _) = db.report_row(id).await;
+    let (envelope, _, _) = server.report_row(id).await;
     let mut flipped = envelope.clone();
     flipped[100] ^= 1;
-    db.set_report_column(
-        "UPDATE reports SET envelope = $1 WHERE report_id = $2",
-        Value::Bytes(flipped),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET envelope = $1 WHERE report_id = $2",
+            Arg::Bytes(flipped),
+            id,
+        )
+        .await;
     assert_protocol(
         report::reports(&c.admin.session().await).await,
         "does not open",
     );
-    db.set_report_column(
-        "UPDATE reports SET envelope = $1 WHERE report_id = $2",
-        Value::Bytes(envelope),
-        id,
-    )
-    .await;
+    server
+        .set_report_column(
+            "UPDATE reports SET envelope = $1 WHERE report_id = $2",
+            Arg::Bytes(envelope),
+            id,
+        )
+        .await;
     let reports = report::reports(&c.admin.session().await).await.unwrap();
     assert_eq!(reports[0].reason.as_deref(), Some(REASON));
 }
