@@ -111,8 +111,9 @@ fn log_key(s: &Session<'_>) -> Result<LogKey, ClientError> {
 }
 
 /// Checks a checkpoint against the device's last accepted one (never smaller, never a different
-/// tree of the same size, consistent by `proof`) and remembers it.
-fn accept_checkpoint(
+/// tree of the same size, consistent by `proof`) and remembers it. Every checkpoint a device
+/// takes in passes here: on opening a session and with each release's evidence.
+pub(crate) fn accept_checkpoint(
     seen: &mut Seen,
     size: u64,
     root: [u8; 32],

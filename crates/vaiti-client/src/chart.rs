@@ -245,14 +245,7 @@ pub async fn load_for(
             other => other,
         })?;
     let view = released.view;
-    let mut parts: Vec<&[u8]> = vec![signed.body.request.as_bytes()];
-    for w in &view.wraps {
-        parts.push(w.wrap.as_bytes());
-    }
-    if let Some(d) = &view.directory_wrap {
-        parts.push(d.envelope.as_bytes());
-    }
-    let detail = vaiti_log::detail_hash(&parts);
+    let detail = vaiti_log::detail_hash(&view.release_detail_parts(signed.body.request.as_bytes()));
     let releases_keys = view
         .wraps
         .iter()

@@ -468,38 +468,24 @@ async fn check_log(
         .map_err(|_| bad("the checkpoint is not signed by the clinic's log key"))?;
     let checkpoint = signed.checkpoint();
     let (size, root) = (checkpoint.size(), *checkpoint.root());
-    if let Some((old_size, old_root)) = seen.log.clone() {
-        let old_root: [u8; 32] = hex::decode(&old_root)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("the local cache is damaged"))?;
-        if size < old_size {
-            return Err(bad(
-                "the server shows an older, shorter log than this device has seen (a rollback)",
-            ));
-        }
-        if size == old_size && root != old_root {
-            return Err(bad(
-                "the server shows a different log than this device has seen (a fork)",
-            ));
-        }
-        if size > old_size && old_size > 0 {
+    // A consistency proof is needed only when the log grew past a checkpoint this device saw.
+    let proof = match seen.log {
+        Some((old_size, _)) if old_size > 0 && size > old_size => {
             let proof: vaiti_core::api::LogProof = api
                 .get(&format!("{path}/consistency?from={old_size}&to={size}"))
                 .await?;
-            vaiti_log::ConsistencyProof::from_bytes(old_size, size, proof.proof.as_bytes())
-                .and_then(|p| p.verify(&old_root, &root))
-                .map_err(|_| {
-                    bad("the new checkpoint does not extend the one this device saw (a fork)")
-                })?;
+            proof.proof.0
         }
-    }
+        _ => Vec::new(),
+    };
+    // Never smaller, never another tree of the same size, proven to extend it. (On any error
+    // below the session is not opened, and what it remembered is not kept.)
+    crate::access_log::accept_checkpoint(seen, size, root, &proof)?;
     // The co-signed checkpoints are proven consistent with the newest one, which is proven
     // consistent with the one this device saw: so they are consistent with it too.
     if let Some(policy) = &policy {
         crate::witness::verify_witnessed(policy, &key, &signed, &view.witnessed, now)?;
     }
-    seen.log = Some((size, hex::encode(root)));
     Ok(())
 }
 

@@ -395,6 +395,21 @@ pub struct ChartView {
     pub keyless: Vec<UserId>,
 }
 
+impl ChartView {
+    /// What the access-log leaf of this chart's release covers, in order: the signed `request`,
+    /// every wrap handed out, and the identity key's directory wrap if one is. The server hashes
+    /// these into the leaf (`vaiti_log::detail_hash`) and the client recomputes them from what
+    /// it received: one definition, so the two cannot drift apart.
+    pub fn release_detail_parts<'a>(&'a self, request: &'a [u8]) -> Vec<&'a [u8]> {
+        let mut parts: Vec<&[u8]> = vec![request];
+        parts.extend(self.wraps.iter().map(|w| w.wrap.as_bytes()));
+        if let Some(d) = &self.directory_wrap {
+            parts.push(d.envelope.as_bytes());
+        }
+        parts
+    }
+}
+
 /// `POST /api/v1/clinics/{clinic}/charts/{chart}/release` and `…/access-log` request: a signed
 /// request ([`crate::signed::ReleaseRequestV1`], label `vaiti v1 log request`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -229,7 +229,7 @@ pub(crate) async fn release(
         .wraps
         .iter()
         .any(|w| matches!(w.scope, WrapScope::Case { .. }));
-    let parts = release_detail_parts(req.request.as_bytes(), &view);
+    let parts = view.release_detail_parts(req.request.as_bytes());
     let (index, leaf) = apply_logged_leaf(
         &state,
         clinic,
@@ -253,22 +253,6 @@ pub(crate) async fn release(
     }
     let (log, _) = evidence(&state, clinic, index, &leaf, req.known_log_size).await?;
     Ok(axum::Json(ReleasedChart { view, log }))
-}
-
-/// What a release leaf's detail hash covers: the request, every wrap handed out, and the
-/// identity key's directory wrap if one is (`vaiti_log::detail_hash` over these, in this order).
-fn release_detail_parts<'a>(
-    request: &'a [u8],
-    view: &'a vaiti_core::api::ChartView,
-) -> Vec<&'a [u8]> {
-    let mut parts: Vec<&[u8]> = vec![request];
-    for w in &view.wraps {
-        parts.push(w.wrap.as_bytes());
-    }
-    if let Some(d) = &view.directory_wrap {
-        parts.push(d.envelope.as_bytes());
-    }
-    parts
 }
 
 /// Reads a chart's access log: the patient their own chart's, auditors and admins any chart's.
