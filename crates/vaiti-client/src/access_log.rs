@@ -223,6 +223,7 @@ pub fn action_name(a: Action) -> &'static str {
         Action::PatientReport => "patient report",
         Action::EscrowUse => "escrow use",
         Action::LogRead => "log read",
+        Action::AppRelease => "app release",
         _ => "unknown",
     }
 }

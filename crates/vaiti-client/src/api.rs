@@ -1,10 +1,21 @@
 //! The HTTP side of the client: JSON calls to `/api/v1`, with the API's error shape turned into
 //! [`ClientError`]. `reqwest` is `fetch` on wasm32, so this works unchanged in the browser.
+//!
+//! Two ways to hold a session. The CLI keeps the bearer token `login/finish` returns and sends it
+//! with every call ([`Api::new`]). The browser app ([`Api::browser`]) never sees a token: it marks
+//! every call with `x-vaiti-client: web`, the server answers its login with an `HttpOnly` cookie
+//! (out of reach of any script on the page) and counts that cookie only on calls so marked,
+//! which a page of another site cannot make.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::ClientError;
+
+/// The header that marks the browser app's calls (as the server names it).
+pub const WEB_CLIENT_HEADER: &str = "x-vaiti-client";
+/// The value of [`WEB_CLIENT_HEADER`].
+pub const WEB_CLIENT_VALUE: &str = "web";
 
 /// A connection to one vaiti server.
 #[derive(Debug, Clone)]
@@ -12,6 +23,8 @@ pub struct Api {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// A browser session: calls carry [`WEB_CLIENT_HEADER`] and never a bearer token.
+    browser: bool,
 }
 
 impl Api {
@@ -27,12 +40,38 @@ impl Api {
             base,
             http: reqwest::Client::new(),
             token: None,
+            browser: false,
         })
     }
 
-    /// Uses `token` as the bearer token of later calls.
+    /// A client for the browser app, served by the server at `url` (the page's own origin): every
+    /// call carries `x-vaiti-client: web`, the session lives in the server's `HttpOnly` cookie,
+    /// which the browser keeps and sends, and no bearer token is ever held or sent.
+    ///
+    /// On wasm32 the browser's `fetch` keeps the cookie (same-origin credentials). Natively there
+    /// is no cookie store unless one is given with [`with_http_client`](Self::with_http_client)
+    /// (tests use `reqwest`'s `cookie_store`).
+    pub fn browser(url: &str) -> Result<Self, ClientError> {
+        let mut api = Self::new(url)?;
+        api.browser = true;
+        Ok(api)
+    }
+
+    /// Uses `http` for every call (its cookie store, timeouts, proxy).
+    pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Whether this is a browser session ([`Api::browser`]).
+    pub fn is_browser(&self) -> bool {
+        self.browser
+    }
+
+    /// Uses `token` as the bearer token of later calls. An empty token (what a browser login
+    /// returns: the session is in a cookie) is none, and a browser session never takes one.
     pub fn set_token(&mut self, token: Option<String>) {
-        self.token = token;
+        self.token = token.filter(|t| !self.browser && !t.is_empty());
     }
 
     /// The bearer token in use, if any.
@@ -95,6 +134,13 @@ impl Api {
     }
 
     fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.browser {
+            let req = req.header(WEB_CLIENT_HEADER, WEB_CLIENT_VALUE);
+            // The cookie goes to this origin only (fetch's default, stated so it stays so).
+            #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+            let req = req.fetch_credentials_same_origin();
+            return req;
+        }
         match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,

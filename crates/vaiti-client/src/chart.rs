@@ -922,7 +922,16 @@ pub struct PatientRecord {
 /// Opens a chart's identity record (care team, patient, front desk and admins of the branch).
 pub async fn show_patient(s: &Session<'_>, chart: ChartId) -> Result<PatientRecord, ClientError> {
     let loaded = load(s, chart).await?;
-    let ik = identity_key(s, &loaded).await?;
+    identity_record(s, &loaded).await
+}
+
+/// The identity record of a loaded chart, opened and checked.
+async fn identity_record(
+    s: &Session<'_>,
+    loaded: &LoadedChart,
+) -> Result<PatientRecord, ClientError> {
+    let chart = loaded.id();
+    let ik = identity_key(s, loaded).await?;
     let versions = by_object(&loaded.view.identity);
     let versions = versions
         .first()
@@ -955,6 +964,26 @@ pub async fn show_patient(s: &Session<'_>, chart: ChartId) -> Result<PatientReco
         portal: st.patient.is_some(),
         epoch: st.epoch,
     })
+}
+
+/// A chart opened once for its identity and every note the caller may read: what a
+/// clinician's chart view shows, from a single logged key release.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenedChart {
+    /// The identity record and care team.
+    pub record: PatientRecord,
+    /// Every note the caller may read, each with all its versions.
+    pub notes: Vec<Note>,
+}
+
+/// Opens a chart for a clinician's chart view: one signed, logged release, then the identity
+/// record and the notes, all checked as [`show_patient`] and [`list_notes`] check them.
+pub async fn open_chart(s: &Session<'_>, chart: ChartId) -> Result<OpenedChart, ClientError> {
+    let mut loaded = load(s, chart).await?;
+    let record = identity_record(s, &loaded).await?;
+    let keys = ensure_case_keys(s, &mut loaded).await?;
+    let notes = open_notes(s, &loaded, &keys)?;
+    Ok(OpenedChart { record, notes })
 }
 
 /// Adds a clinician to the care team (a clinician of the care team): the next chart state, and

@@ -7,6 +7,7 @@
 //! - [`directory`]: the signed clinic manifest and certificates, and how they are checked.
 //! - [`api`]: the HTTP calls.
 //! - [`hetu`]: validation of Finnish identity codes as they are typed.
+//! - [`detection`]: the clinic's alerts and decoy charts (admins and auditors).
 
 #![forbid(unsafe_code)]
 
@@ -16,7 +17,9 @@ pub mod admin;
 pub mod api;
 pub mod chart;
 mod conv;
+pub mod detection;
 pub mod directory;
+pub mod draft;
 pub mod hetu;
 pub mod invite;
 pub mod report;

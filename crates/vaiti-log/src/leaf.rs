@@ -57,10 +57,14 @@ pub enum Action {
     EscrowUse,
     /// A chart's access log was read (by its patient, an auditor or an admin).
     LogRead,
+    /// The server began serving a web app release. No actor, no chart; the detail is the
+    /// SHA-256 of the release's asset manifest (which lists every file with its hash), so anyone
+    /// can tell which browser code the server was serving, and from when.
+    AppRelease,
 }
 
 impl Action {
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 12] = [
         Action::KeyRelease,
         Action::IdentityRead,
         Action::RecordWrite,
@@ -72,6 +76,7 @@ impl Action {
         Action::PatientReport,
         Action::EscrowUse,
         Action::LogRead,
+        Action::AppRelease,
     ];
 
     /// The action byte.
@@ -88,6 +93,7 @@ impl Action {
             Action::PatientReport => 9,
             Action::EscrowUse => 10,
             Action::LogRead => 11,
+            Action::AppRelease => 12,
         }
     }
 
@@ -350,7 +356,7 @@ mod tests {
         let mut longer = good.to_vec();
         longer.push(0);
         assert!(Leaf::decode(&longer).is_err());
-        for (at, value) in [(0, 2u8), (0, 0), (1, 0), (1, 12), (2, 5)] {
+        for (at, value) in [(0, 2u8), (0, 0), (1, 0), (1, 13), (2, 5)] {
             let mut b = good;
             b[at] = value;
             assert!(Leaf::decode(&b).is_err(), "byte {at} = {value}");

@@ -40,11 +40,60 @@ pub const PATIENT_SESSION_S: i64 = 60 * 60;
 pub const PENDING_LOGIN_S: i64 = 60;
 /// The header that carries the operator's clinic-creation token.
 pub const CLINIC_CREATION_HEADER: &str = "x-vaiti-clinic-creation-token";
+/// The header the browser app sends on every call, with the value [`WEB_CLIENT_VALUE`]. On
+/// `login/finish` it asks for the session as an `HttpOnly` cookie instead of a token in the body;
+/// on every other call it is what makes that cookie count. A page of another site cannot add a
+/// custom header (nor an `application/json` content type) to a request to this origin without a
+/// CORS preflight, which this server never grants, so a request carrying the header comes from
+/// this origin's own page (or from a non-browser client, which has no victim's cookie to ride).
+pub const WEB_CLIENT_HEADER: &str = "x-vaiti-client";
+/// The value of [`WEB_CLIENT_HEADER`].
+pub const WEB_CLIENT_VALUE: &str = "web";
+/// The browser session cookie: `HttpOnly` (page scripts never read the token), `SameSite=Strict`,
+/// scoped to the API's path, and `Secure` whenever the server is reached over TLS.
+pub const SESSION_COOKIE: &str = "vaiti_session";
+/// The path the session cookie is sent to.
+const SESSION_COOKIE_PATH: &str = "/api/v1/";
 
 const XWING_PUBLIC_KEY_LEN: usize = 1216;
 const ED25519_PUBLIC_KEY_LEN: usize = 32;
 const MAX_LOGIN_LEN: usize = 254;
 const MAX_DISPLAY_NAME_LEN: usize = 200;
+
+/// Whether the request comes from the browser app (it carries `x-vaiti-client: web`).
+fn is_web_client(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(WEB_CLIENT_HEADER)
+        .iter()
+        .any(|v| v.as_bytes() == WEB_CLIENT_VALUE.as_bytes())
+}
+
+/// A `Set-Cookie` value for the session cookie: `token` for `max_age` seconds (an empty token and
+/// 0 clear it).
+fn session_cookie(
+    token: &str,
+    max_age: i64,
+    secure: bool,
+) -> Result<axum::http::HeaderValue, ApiError> {
+    let secure = if secure { "; Secure" } else { "" };
+    axum::http::HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path={SESSION_COOKIE_PATH}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|_| ApiError::internal("a session cookie is not a valid header"))
+}
+
+/// Every value of the session cookie among the request's `Cookie` headers.
+fn session_cookies(headers: &axum::http::HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .collect()
+}
 
 /// OPAQUE's credential identifier for an account: clinic id || user id.
 fn credential_id(clinic: ClinicId, user: UserId) -> [u8; 32] {
@@ -394,10 +443,14 @@ pub(crate) async fn login_start(
     post,
     path = "/api/v1/clinics/{clinic}/login/finish",
     tag = "accounts",
-    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("x-vaiti-client" = Option<String>, Header, description = "`web` from the browser app: the session then comes as the `vaiti_session` cookie (HttpOnly, SameSite=Strict, Path=/api/v1/, Secure over TLS) and the body's token is empty."),
+    ),
     request_body = LoginFinish,
     responses(
-        (status = 200, description = "A new session.", body = LoggedIn),
+        (status = 200, description = "A new session: its token in the body, or (with `x-vaiti-client: web`) in the `vaiti_session` cookie with an empty token in the body.", body = LoggedIn,
+            headers(("Set-Cookie" = String, description = "With `x-vaiti-client: web` only: `vaiti_session=<token>; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=<session seconds>`, and `; Secure` over TLS."))),
         (status = 400, description = "`bad_request`: a malformed body or login id.", body = ErrorBody),
         (status = 401, description = "`login_failed`: wrong login name, password or Secret Key (one answer for all), or the attempt expired.", body = ErrorBody),
         (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
@@ -407,8 +460,9 @@ pub(crate) async fn login_start(
 pub(crate) async fn login_finish(
     State(state): State<AppState>,
     Path(clinic): Path<ClinicId>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<LoginFinish>,
-) -> Result<axum::Json<LoggedIn>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let id: [u8; 16] = URL_SAFE_NO_PAD
         .decode(req.login_id.as_bytes())
         .ok()
@@ -484,15 +538,35 @@ pub(crate) async fn login_finish(
     state
         .login_limiter
         .succeeded(clinic.as_bytes(), &account.login);
-    Ok(axum::Json(LoggedIn {
-        token: URL_SAFE_NO_PAD.encode(token),
+    let token = URL_SAFE_NO_PAD.encode(token);
+    if !is_web_client(&headers) {
+        return Ok(axum::response::IntoResponse::into_response(axum::Json(
+            LoggedIn {
+                token,
+                user,
+                expires_at: session.expires_at,
+            },
+        )));
+    }
+    // The browser app: the token goes only into an HttpOnly cookie, out of reach of any script
+    // on the page (an injected one included).
+    let cookie = session_cookie(&token, lifetime, state.secure_transport)?;
+    let mut response = axum::response::IntoResponse::into_response(axum::Json(LoggedIn {
+        token: String::new(),
         user,
         expires_at: session.expires_at,
-    }))
+    }));
+    response
+        .headers_mut()
+        .append(axum::http::header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 /// The caller of an authenticated request: a live session of an active account, for the clinic
-/// named in the path.
+/// named in the path. The session's token comes from `Authorization: Bearer` (the CLI), or else
+/// from the [`SESSION_COOKIE`] — counted only on a request that also carries
+/// `x-vaiti-client: web`, which a cross-site page cannot add (see [`WEB_CLIENT_HEADER`]); a
+/// cookie without it is refused with `401 csrf`.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The session.
@@ -515,13 +589,39 @@ impl FromRequestParts<AppState> for Caller {
                 "log in again: the session is missing or has ended",
             )
         };
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim().as_bytes()).ok())
-            .ok_or_else(unauthenticated)?;
+        let token = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(authorization) => authorization
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| URL_SAFE_NO_PAD.decode(t.trim().as_bytes()).ok())
+                .ok_or_else(unauthenticated)?,
+            None => {
+                let cookies = session_cookies(&parts.headers);
+                let [cookie] = cookies.as_slice() else {
+                    if cookies.is_empty() {
+                        return Err(unauthenticated());
+                    }
+                    // Two session cookies: one was planted (by a sibling host, say). Which
+                    // session this is cannot be told, so neither counts.
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "more than one session cookie was sent; log out and log in again",
+                    ));
+                };
+                if !is_web_client(&parts.headers) {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "csrf",
+                        "a session cookie counts only on requests from the vaiti web app (with the header x-vaiti-client: web); this request may come from another site and was refused",
+                    ));
+                }
+                URL_SAFE_NO_PAD
+                    .decode(cookie.as_bytes())
+                    .map_err(|_| unauthenticated())?
+            }
+        };
         let hash: [u8; 32] = Sha256::digest(&token).into();
         let session = state
             .store
@@ -550,6 +650,9 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Ends the caller's session.
+///
+/// From the browser app (`x-vaiti-client: web`) the answer also clears the session cookie — an
+/// error answer too, so a dead session's cookie does not linger.
 #[utoipa::path(
     post,
     path = "/api/v1/clinics/{clinic}/logout",
@@ -557,21 +660,42 @@ impl FromRequestParts<AppState> for Caller {
     params(("clinic" = ClinicId, Path, description = "The clinic.")),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "The session has ended."),
-        (status = 401, description = "`unauthenticated`: the session is missing or has ended.", body = ErrorBody),
+        (status = 204, description = "The session has ended.",
+            headers(("Set-Cookie" = String, description = "With `x-vaiti-client: web` only: clears `vaiti_session` (`Max-Age=0`, same attributes as at login)."))),
+        (status = 401, description = "`unauthenticated`: the session is missing or has ended; `csrf`: a session cookie without `x-vaiti-client: web`.", body = ErrorBody),
         (status = 404, description = "`not_found`: the session belongs to another clinic.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn logout(
     State(state): State<AppState>,
-    caller: Caller,
-) -> Result<StatusCode, ApiError> {
-    state
-        .store
-        .delete_session(&caller.session.token_hash)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+    headers: axum::http::HeaderMap,
+    caller: Result<Caller, ApiError>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let ended = match caller {
+        Ok(caller) => state
+            .store
+            .delete_session(&caller.session.token_hash)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    let mut response = match ended {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    };
+    if is_web_client(&headers) {
+        match session_cookie("", 0, state.secure_transport) {
+            Ok(clear) => {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, clear);
+            }
+            Err(e) => return e.into_response(),
+        }
+    }
+    response
 }
 
 /// How recent a session must be to change the password (the CLI and web client log in just

@@ -21,6 +21,13 @@ pub enum Transport {
     BehindTlsProxy,
 }
 
+impl Transport {
+    /// Whether browsers reach the server over TLS: its own, or a proxy's in front of it.
+    pub fn is_secure(&self) -> bool {
+        matches!(self, Transport::Tls { .. } | Transport::BehindTlsProxy)
+    }
+}
+
 /// Where and how to listen.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

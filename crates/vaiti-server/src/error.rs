@@ -17,8 +17,9 @@ pub struct ErrorBody {
 /// The inside of an [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// A machine-readable code: `bad_request`, `unauthenticated`, `login_failed`, `forbidden`,
-    /// `not_found`, `conflict`, `too_large`, `rate_limited` or `internal`.
+    /// A machine-readable code: `bad_request`, `unauthenticated`, `csrf` (a session cookie
+    /// without the `x-vaiti-client: web` header), `login_failed`, `forbidden`, `not_found`,
+    /// `conflict`, `too_large`, `rate_limited` or `internal`.
     pub code: String,
     /// A message for the user. It never says whether another user's record exists.
     pub message: String,
@@ -80,6 +81,12 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The log detail if there is one, else the user-facing message: for errors that end up in
+    /// the operator's hands rather than a client's (start-up work).
+    pub(crate) fn describe(&self) -> String {
+        self.detail.clone().unwrap_or_else(|| self.message.clone())
     }
 }
 

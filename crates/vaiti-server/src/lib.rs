@@ -31,6 +31,7 @@ mod openapi;
 mod release;
 mod reports;
 mod state;
+mod web;
 mod witness;
 
 pub use alerts::{
@@ -39,18 +40,23 @@ pub use alerts::{
 };
 pub use auth::{
     CLINIC_CREATION_HEADER, Caller, PASSWORD_CHANGE_SESSION_AGE_S, PATIENT_SESSION_S,
-    PENDING_LOGIN_S, STAFF_SESSION_S,
+    PENDING_LOGIN_S, SESSION_COOKIE, STAFF_SESSION_S, WEB_CLIENT_HEADER, WEB_CLIENT_VALUE,
 };
 pub use config::{ConfigError, ServerConfig, Transport};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use openapi::openapi;
 pub use state::{AppState, Clock, StartError, system_clock};
+pub use web::{
+    CONTENT_SECURITY_POLICY, INDEX_PATH, MANIFEST_PATH, STRICT_TRANSPORT_SECURITY, WebApp,
+    WebAppError, WebFile, content_type_for, record_web_release,
+};
 
 /// The largest request body the API accepts (1 MiB + envelope overhead headroom). Notes are far
 /// smaller; attachments will get their own, streamed endpoint.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// The API, mounted under `/api/v1`.
+/// The application: the API under `/api/v1`, the web app at `/` (`web`), and the security
+/// headers on every response.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(health))
@@ -157,15 +163,25 @@ pub fn router(state: AppState) -> Router {
             "/clinics/{clinic}/alerts/{alert}/acknowledge",
             post(alerts::acknowledge_alert),
         )
-        .route("/clinics/{clinic}/decoys", post(alerts::register_decoy));
+        .route("/clinics/{clinic}/decoys", post(alerts::register_decoy))
+        // The API's own fallback, so an unknown API path always gets the JSON error shape.
+        .fallback(not_found);
+    let secure = state.secure_transport;
     Router::new()
         .nest("/api/v1", api)
-        .fallback(not_found)
+        .route("/", get(web::index))
+        .route(web::INDEX_PATH, get(web::index))
+        .fallback(web::fallback)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         // Request spans carry the method and path only: never bodies, never the client address.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
         }))
+        // Outermost, so every answer gets them: errors of the layers above included.
+        .layer(axum::middleware::map_response_with_state(
+            secure,
+            web::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -212,6 +228,7 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ConfigError> {
     config.check()?;
+    let state = state.with_secure_transport(config.transport.is_secure());
     let sweeper = tokio::spawn(sweep_expired(state.clone()));
     let app = router(state).into_make_service();
     let handle = axum_server::Handle::new();

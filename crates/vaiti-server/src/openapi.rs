@@ -3,9 +3,11 @@
 //! when the two drift apart.
 
 use utoipa::OpenApi as _;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 
-use crate::auth::{self, CLINIC_CREATION_HEADER};
+use crate::auth::{self, CLINIC_CREATION_HEADER, SESSION_COOKIE};
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::{access_log, alerts, charts, directory, invites, release, reports, witness};
 
@@ -68,7 +70,8 @@ use crate::{access_log, alerts, charts, directory, invites, release, reports, wi
 )]
 struct ApiDoc;
 
-/// Adds the two ways a request proves who sent it.
+/// Adds the ways a request proves who sent it: a session as a bearer token (the CLI) or as the
+/// browser app's cookie, and the operator's clinic-creation token.
 struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
@@ -85,6 +88,37 @@ impl utoipa::Modify for SecuritySchemes {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The browser app's session, set by login/finish when the request carries \
+                 `x-vaiti-client: web`. It counts only on requests that also carry \
+                 `x-vaiti-client: web` (a cross-site page cannot add that header without a CORS \
+                 preflight, which this server never grants); without it the answer is 401 `csrf`.",
+            ))),
+        );
+        // Wherever a bearer session is accepted, the cookie session is too (the same extractor):
+        // one alternative requirement per operation, added here so no handler can forget it.
+        let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+        let cookie = SecurityRequirement::new("session_cookie", Vec::<String>::new());
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                if let Some(security) = operation.security.as_mut()
+                    && security.contains(&bearer)
+                    && !security.contains(&cookie)
+                {
+                    security.push(cookie.clone());
+                }
+            }
+        }
         components.add_security_scheme(
             "clinic_creation_token",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(

@@ -36,6 +36,11 @@ pub struct AppState {
     pub(crate) login_limiter: Arc<LoginLimiter>,
     /// Decoys, alert windows and the webhook (`crate::alerts`; set with `with_detection`).
     pub(crate) detection: Arc<crate::alerts::Detection>,
+    /// The web app release served at `/` (`crate::web`; set with `with_web`).
+    pub(crate) web: Option<Arc<crate::web::WebApp>>,
+    /// Whether browsers reach this server over TLS (its own or a proxy's): session cookies are
+    /// then `Secure` and responses carry HSTS. `serve` sets it from the transport.
+    pub(crate) secure_transport: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,6 +62,14 @@ pub enum StartError {
     /// The detection configuration is unusable (an unreadable decoy list, a bad webhook URL).
     #[error("detection: {0}")]
     Detection(String),
+    /// A start-up leaf (the web app release) could not be appended to a clinic's access log.
+    #[error("the access log of clinic {clinic}: {reason}")]
+    AccessLog {
+        /// The clinic.
+        clinic: vaiti_core::ClinicId,
+        /// What failed (for the operator).
+        reason: String,
+    },
 }
 
 impl AppState {
@@ -80,7 +93,18 @@ impl AppState {
             clock,
             login_limiter: Arc::new(LoginLimiter::default()),
             detection: Arc::default(),
+            web: None,
+            secure_transport: false,
         })
+    }
+
+    /// Tells the state whether browsers reach it over TLS (see [`crate::Transport::is_secure`]):
+    /// then session cookies are `Secure` and every response carries
+    /// `Strict-Transport-Security`. [`crate::serve`] sets this from its transport; tests and
+    /// other embedders of [`crate::router`] set it themselves.
+    pub fn with_secure_transport(mut self, secure: bool) -> Self {
+        self.secure_transport = secure;
+        self
     }
 
     pub(crate) fn now(&self) -> i64 {

@@ -35,6 +35,15 @@ impl Drop for Harness {
 }
 
 async fn harness_with(token: Option<&str>) -> Harness {
+    harness_over(token, false).await
+}
+
+/// A harness whose server believes it is reached over TLS (its own, or a proxy's).
+async fn harness_secure() -> Harness {
+    harness_over(Some(TOKEN), true).await
+}
+
+async fn harness_over(token: Option<&str>, secure: bool) -> Harness {
     let mut r = [0u8; 8];
     getrandom::fill(&mut r).unwrap();
     let dir = std::env::temp_dir().join(format!("vaiti-auth-test-{}", u64::from_le_bytes(r)));
@@ -47,7 +56,8 @@ async fn harness_with(token: Option<&str>) -> Harness {
         Arc::new(move || clock_now.load(Ordering::SeqCst)),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .with_secure_transport(secure);
     Harness {
         app: vaiti_server::router(state),
         now,
@@ -79,6 +89,18 @@ impl Harness {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        let (status, _, value) = self.call_full(method, path, body, headers).await;
+        (status, value)
+    }
+
+    /// [`call`](Self::call), also returning the answer's headers.
+    async fn call_full(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let mut req = Request::builder().method(method).uri(path);
         for (k, v) in headers {
             req = req.header(*k, *v);
@@ -92,6 +114,7 @@ impl Harness {
         };
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
+        let headers = resp.headers().clone();
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
             .unwrap();
@@ -100,7 +123,7 @@ impl Harness {
         } else {
             serde_json::from_slice(&bytes).unwrap()
         };
-        (status, value)
+        (status, headers, value)
     }
 
     /// Registers with OPAQUE and creates a clinic whose first admin logs in as `email`.
@@ -149,6 +172,19 @@ impl Harness {
 
     /// Runs both login rounds; returns the finish status and body.
     async fn login(&self, clinic: ClinicId, login: &str, password: &[u8]) -> (StatusCode, Value) {
+        let (status, _, body) = self.login_with(clinic, login, password, &[]).await;
+        (status, body)
+    }
+
+    /// Runs both login rounds, `finish_headers` on the second; returns its status, headers and
+    /// body.
+    async fn login_with(
+        &self,
+        clinic: ClinicId,
+        login: &str,
+        password: &[u8],
+        finish_headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
         let start = ClientLogin::<Suite>::start(&mut OsRng, password).unwrap();
         let (status, challenge) = self
             .call(
@@ -159,7 +195,7 @@ impl Harness {
             )
             .await;
         if status != StatusCode::OK {
-            return (status, challenge);
+            return (status, axum::http::HeaderMap::new(), challenge);
         }
         let response =
             CredentialResponse::<Suite>::deserialize(&unb64(&challenge["response"])).unwrap();
@@ -173,11 +209,11 @@ impl Harness {
             Ok(done) => done.message.serialize().to_vec(),
             Err(_) => vec![0u8; 64],
         };
-        self.call(
+        self.call_full(
             "POST",
             &format!("/api/v1/clinics/{clinic}/login/finish"),
             Some(json!({ "login_id": challenge["login_id"], "finalization": b64(&finalization) })),
-            &[],
+            finish_headers,
         )
         .await
     }
@@ -925,4 +961,297 @@ async fn a_password_change_needs_a_fresh_session_and_ends_every_session() {
         h.login(clinic, "admin@clinic.example", b"new").await.0,
         StatusCode::OK
     );
+}
+
+// ---- Browser sessions: the HttpOnly cookie and the x-vaiti-client header ----
+
+const WEB: (&str, &str) = (vaiti_server::WEB_CLIENT_HEADER, "web");
+
+/// The one `Set-Cookie` of an answer, and the session token it carries.
+fn set_cookie(headers: &axum::http::HeaderMap) -> (String, String) {
+    let all: Vec<&str> = headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(all.len(), 1, "one Set-Cookie: {all:?}");
+    let value = all[0].to_owned();
+    let token = value
+        .strip_prefix("vaiti_session=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap_or_else(|| panic!("not the session cookie: {value}"))
+        .to_owned();
+    (value, token)
+}
+
+/// A clinic whose admin has logged in from the browser app; returns the clinic and the cookie
+/// header a browser would send back.
+async fn web_login(h: &Harness) -> (ClinicId, String, axum::http::HeaderMap, Value) {
+    let (clinic, admin) = ids();
+    assert_eq!(
+        h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (status, headers, body) = h
+        .login_with(clinic, "aino@clinic.example", b"pw", &[WEB])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, token) = set_cookie(&headers);
+    (clinic, format!("vaiti_session={token}"), headers, body)
+}
+
+#[tokio::test]
+async fn a_web_login_sets_an_http_only_cookie_and_returns_no_token() {
+    let h = harness().await;
+    let (_, _, headers, body) = web_login(&h).await;
+    assert_eq!(body["token"], "", "page scripts must never see the token");
+    assert_eq!(
+        body["expires_at"],
+        json!(1_800_000_000i64 + vaiti_server::STAFF_SESSION_S)
+    );
+    let (cookie, token) = set_cookie(&headers);
+    assert_eq!(unb64(&json!(token)).len(), 32, "a whole session token");
+    assert_eq!(
+        cookie,
+        format!(
+            "vaiti_session={token}; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age={}",
+            vaiti_server::STAFF_SESSION_S
+        ),
+        "no Secure over plain HTTP on loopback"
+    );
+}
+
+#[tokio::test]
+async fn over_tls_the_cookie_is_secure() {
+    let h = harness_secure().await;
+    let (_, _, headers, _) = web_login(&h).await;
+    let (cookie, _) = set_cookie(&headers);
+    assert!(
+        cookie.ends_with("; HttpOnly; SameSite=Strict; Max-Age=43200; Secure"),
+        "{cookie}"
+    );
+    assert!(cookie.contains("; Path=/api/v1/;"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_cli_login_sets_no_cookie_and_its_bearer_token_works() {
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+        .await;
+    let (status, headers, body) = h
+        .login_with(clinic, "aino@clinic.example", b"pw", &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get("set-cookie").is_none());
+    let bearer = format!("Bearer {}", body["token"].as_str().unwrap());
+    let me = format!("/api/v1/clinics/{clinic}/me");
+    assert_eq!(
+        h.call("GET", &me, None, &[("authorization", &bearer)])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Another header value is not the web app.
+    let (_, headers, body) = h
+        .login_with(clinic, "aino@clinic.example", b"pw", &[(WEB.0, "Web")])
+        .await;
+    assert!(headers.get("set-cookie").is_none());
+    assert_ne!(body["token"], "");
+}
+
+#[tokio::test]
+async fn the_cookie_counts_only_with_the_web_header() {
+    let h = harness().await;
+    let (clinic, cookie, _, _) = web_login(&h).await;
+    let me = format!("/api/v1/clinics/{clinic}/me");
+    let (status, body) = h.call("GET", &me, None, &[("cookie", &cookie), WEB]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["account"]["login"], "aino@clinic.example");
+    // Among other cookies, in any order.
+    let (status, _) = h
+        .call(
+            "GET",
+            &me,
+            None,
+            &[("cookie", &format!("theme=dark; {cookie}; lang=fi")), WEB],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = h.call("GET", &me, None, &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "csrf");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-vaiti-client: web"),
+        "{body}"
+    );
+    let (status, body) = h
+        .call("GET", &me, None, &[("cookie", &cookie), (WEB.0, "cli")])
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("csrf"))
+    );
+    // The header alone proves nothing.
+    let (status, body) = h.call("GET", &me, None, &[WEB]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    // A made-up or malformed cookie is no session.
+    for forged in ["vaiti_session=AAAA", "vaiti_session=", "vaiti_session=!!"] {
+        let (status, body) = h.call("GET", &me, None, &[("cookie", forged), WEB]).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthenticated")),
+            "{forged}"
+        );
+    }
+    // A second, planted session cookie: neither counts.
+    let (_, other_cookie, _, _) = web_login(&h).await;
+    let (status, body) = h
+        .call(
+            "GET",
+            &me,
+            None,
+            &[("cookie", &format!("{cookie}; {other_cookie}")), WEB],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+    );
+    // A bearer token, when present, is what counts (here a wrong one).
+    let (status, _) = h
+        .call(
+            "GET",
+            &me,
+            None,
+            &[("cookie", &cookie), WEB, ("authorization", "Bearer AAAA")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // Another clinic's path: not found, as with a bearer token.
+    let (status, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{}/me", ClinicId::generate().unwrap()),
+            None,
+            &[("cookie", &cookie), WEB],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// What another site's page can send: its form posts carry the cookie (were it not SameSite)
+/// but no custom header and no JSON content type.
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_before_anything_happens() {
+    let h = harness().await;
+    let (clinic, cookie, _, _) = web_login(&h).await;
+    for (path, content_type, body) in [
+        ("logout", "application/x-www-form-urlencoded", "x=1"),
+        ("branches", "application/x-www-form-urlencoded", "name=Evil"),
+        ("branches", "text/plain", "{\"name\":\"Evil\"}"),
+        ("password", "multipart/form-data; boundary=x", "--x--"),
+    ] {
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1/clinics/{clinic}/{path}"))
+            .header("cookie", &cookie)
+            .header("content-type", content_type)
+            .header("origin", "https://evil.example")
+            .body(Body::from(body))
+            .unwrap();
+        let resp = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            resp.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} {content_type}"
+        );
+        assert!(resp.headers().get("access-control-allow-origin").is_none());
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "csrf", "{path}");
+    }
+    // The session was not ended by the forged logout.
+    let (status, _) = h
+        .call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/me"),
+            None,
+            &[("cookie", &cookie), WEB],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_web_logout_clears_the_cookie_and_ends_the_session() {
+    for secure in [false, true] {
+        let h = if secure {
+            harness_secure().await
+        } else {
+            harness().await
+        };
+        let (clinic, cookie, _, _) = web_login(&h).await;
+        let logout = format!("/api/v1/clinics/{clinic}/logout");
+        let (status, headers, _) = h
+            .call_full("POST", &logout, None, &[("cookie", &cookie), WEB])
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (cleared, token) = set_cookie(&headers);
+        assert_eq!(token, "");
+        let secure_attr = if secure { "; Secure" } else { "" };
+        assert_eq!(
+            cleared,
+            format!(
+                "vaiti_session=; Path=/api/v1/; HttpOnly; SameSite=Strict; Max-Age=0{secure_attr}"
+            )
+        );
+        // A browser that kept the cookie anyway holds a dead session.
+        let (status, body) = h
+            .call(
+                "GET",
+                &format!("/api/v1/clinics/{clinic}/me"),
+                None,
+                &[("cookie", &cookie), WEB],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthenticated"))
+        );
+        // Logging out again (a stale tab): still told to drop the cookie.
+        let (status, headers, _) = h
+            .call_full("POST", &logout, None, &[("cookie", &cookie), WEB])
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(set_cookie(&headers).1, "");
+    }
+    // The CLI's logout sets no cookie.
+    let h = harness().await;
+    let (clinic, admin) = ids();
+    h.create_clinic(clinic, admin, "aino@clinic.example", b"pw")
+        .await;
+    let (_, body) = h.login(clinic, "aino@clinic.example", b"pw").await;
+    let bearer = format!("Bearer {}", body["token"].as_str().unwrap());
+    let (status, headers, _) = h
+        .call_full(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/logout"),
+            None,
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers.get("set-cookie").is_none());
 }

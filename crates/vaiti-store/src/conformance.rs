@@ -94,6 +94,7 @@ macro_rules! conformance_tests {
             concurrent_writers,
             access_log,
             access_log_checkpoints,
+            log_leaves_by_action,
             witness_cosignatures,
             patient_reports,
             concurrent_log_appends,
@@ -699,6 +700,7 @@ pub async fn server_secrets(store: Arc<dyn Store>) {
 /// `CreateClinic` and `clinic`.
 pub async fn clinics(store: Arc<dyn Store>) {
     let clinic = new_clinic(new_clinic_id());
+    let first_id = clinic.id;
     assert_eq!(store.clinic(clinic.id).await.unwrap(), None);
     ok(
         apply1(&*store, Write::CreateClinic(clinic.clone())).await,
@@ -724,11 +726,39 @@ pub async fn clinics(store: Arc<dyn Store>) {
         apply1(&*store, Write::CreateClinic(zero.clone())).await,
         "manifest version 0",
     );
-    assert_eq!(store.clinic(zero.id).await.unwrap(), Some(zero));
+    assert_eq!(store.clinic(zero.id).await.unwrap(), Some(zero.clone()));
     assert_eq!(
         store.clinic(new_clinic_id()).await.unwrap(),
         None,
         "an unknown clinic"
+    );
+
+    // Every clinic is listed once, oldest first, ties by id.
+    let mut older = new_clinic(new_clinic_id());
+    older.created_at = T0 - 1_000;
+    ok(
+        apply1(&*store, Write::CreateClinic(older.clone())).await,
+        "an older clinic",
+    );
+    let ids = store.clinic_ids().await.unwrap();
+    let position = |id: ClinicId| {
+        let found: Vec<usize> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| **i == id)
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(found.len(), 1, "clinic {id} listed once: {ids:?}");
+        found[0]
+    };
+    let (first, second) = if first_id.as_bytes() < zero.id.as_bytes() {
+        (first_id, zero.id)
+    } else {
+        (zero.id, first_id)
+    };
+    assert!(
+        position(older.id) < position(first) && position(first) < position(second),
+        "clinics oldest first, ties by id: {ids:?}"
     );
 }
 
@@ -3611,6 +3641,71 @@ pub async fn access_log(store: Arc<dyn Store>) {
         )
         .await,
         "another clinic's first leaf",
+    );
+}
+
+/// `last_log_leaf_with_action`: the newest leaf whose second byte is the action, of this clinic
+/// only; bytes compare as bytes (no text collation, no sign), and a leaf too short to have an
+/// action byte matches nothing.
+pub async fn log_leaves_by_action(store: Arc<dyn Store>) {
+    let w = world(&*store).await;
+    let c = w.clinic;
+    let leaf = |index: u64, bytes: Vec<u8>| LogLeaf {
+        clinic: c,
+        index,
+        leaf: Sealed(bytes),
+        leaf_hash: [index as u8; 32],
+        chart: None,
+        created_at: T0 + index as i64,
+    };
+    assert_eq!(store.last_log_leaf_with_action(c, 12).await.unwrap(), None);
+    let leaves = vec![
+        leaf(0, vec![1, 12, 0xaa]),
+        leaf(1, vec![1, 5, 0xbb]),
+        leaf(2, vec![1, 12, 0xcc]),
+        leaf(3, vec![1, 0xff, 0xdd]),
+        leaf(4, vec![12]),
+        leaf(5, vec![0x0c, 6, 12, 12]),
+    ];
+    for l in &leaves {
+        ok(
+            apply1(&*store, append_leaf(l.clone(), vec![])).await,
+            "a leaf with a chosen action byte",
+        );
+    }
+    let found = |action: u8| {
+        let store = Arc::clone(&store);
+        async move { store.last_log_leaf_with_action(c, action).await.unwrap() }
+    };
+    assert_eq!(
+        found(12).await,
+        Some(leaves[2].clone()),
+        "the newest of two"
+    );
+    assert_eq!(found(5).await, Some(leaves[1].clone()));
+    assert_eq!(
+        found(0xff).await,
+        Some(leaves[3].clone()),
+        "a byte above 0x7f"
+    );
+    assert_eq!(found(6).await, Some(leaves[5].clone()));
+    assert_eq!(found(7).await, None, "no leaf with that action");
+    assert_eq!(found(1).await, None, "the version byte is not the action");
+    // Another clinic's log is not searched, and an unknown clinic has no leaves.
+    let other = world(&*store).await;
+    assert_eq!(
+        store
+            .last_log_leaf_with_action(other.clinic, 12)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .last_log_leaf_with_action(new_clinic_id(), 12)
+            .await
+            .unwrap(),
+        None
     );
 }
 

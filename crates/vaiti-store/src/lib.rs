@@ -264,6 +264,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// A clinic.
     async fn clinic(&self, id: ClinicId) -> Result<Option<Clinic>>;
+    /// Every clinic's id, oldest first (ties by id). For server-wide work at start-up, such as
+    /// recording the web app release in every clinic's log.
+    async fn clinic_ids(&self) -> Result<Vec<ClinicId>>;
 
     /// An account by id.
     async fn account(&self, clinic: ClinicId, user: UserId) -> Result<Option<Account>>;
@@ -375,6 +378,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         clinic: ClinicId,
         chart: ChartId,
+    ) -> Result<Option<LogLeaf>>;
+    /// The newest leaf of a clinic's log whose action byte — the leaf's second byte, in
+    /// `vaiti-log`'s version-1 layout — is `action`. No index covers the action: the log is read
+    /// backwards from its newest leaf until one matches (the whole log when none does), so this
+    /// is for rare, server-wide work such as start-up, never for a request.
+    async fn last_log_leaf_with_action(
+        &self,
+        clinic: ClinicId,
+        action: u8,
     ) -> Result<Option<LogLeaf>>;
     /// The checkpoint of the largest size.
     async fn latest_log_checkpoint(&self, clinic: ClinicId) -> Result<Option<LogCheckpoint>>;

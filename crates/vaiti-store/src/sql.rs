@@ -211,6 +211,9 @@ macro_rules! forward_store {
             ) -> $crate::Result<Option<vaiti_core::Clinic>> {
                 self.inner.clinic(id).await
             }
+            async fn clinic_ids(&self) -> $crate::Result<Vec<vaiti_core::ClinicId>> {
+                self.inner.clinic_ids().await
+            }
             async fn account(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -392,6 +395,13 @@ macro_rules! forward_store {
                 chart: vaiti_core::ChartId,
             ) -> $crate::Result<Option<vaiti_core::LogLeaf>> {
                 self.inner.last_chart_log_leaf(clinic, chart).await
+            }
+            async fn last_log_leaf_with_action(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                action: u8,
+            ) -> $crate::Result<Option<vaiti_core::LogLeaf>> {
+                self.inner.last_log_leaf_with_action(clinic, action).await
             }
             async fn latest_log_checkpoint(
                 &self,
@@ -1254,6 +1264,19 @@ where
         row.as_ref().map(clinic_row).transpose()
     }
 
+    pub(crate) async fn clinic_ids(&self) -> Result<Vec<ClinicId>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = c
+            .fetch_all(
+                "SELECT clinic_id FROM clinics ORDER BY created_at, clinic_id",
+                Vec::new(),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| id(r, "clinic_id", ClinicId::from_slice))
+            .collect()
+    }
+
     pub(crate) async fn account(&self, clinic: ClinicId, user: UserId) -> Result<Option<Account>> {
         let mut c = self.pool.acquire().await?;
         let row = c
@@ -1767,6 +1790,24 @@ where
             .fetch_optional(
                 "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND chart_id = $2 ORDER BY idx DESC LIMIT 1",
                 args![clinic, chart],
+            )
+            .await?;
+        row.as_ref().map(log_leaf_row).transpose()
+    }
+
+    pub(crate) async fn last_log_leaf_with_action(
+        &self,
+        clinic: ClinicId,
+        action: u8,
+    ) -> Result<Option<LogLeaf>> {
+        let mut c = self.pool.acquire().await?;
+        // `substr` on a BLOB (SQLite) or a bytea (PostgreSQL) is a byte range in both, so one
+        // statement serves both backends. The primary key is walked backwards from the newest
+        // leaf, and the scan stops at the first match.
+        let row = c
+            .fetch_optional(
+                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND substr(leaf, 2, 1) = $2 ORDER BY idx DESC LIMIT 1",
+                args![clinic, vec![action]],
             )
             .await?;
         row.as_ref().map(log_leaf_row).transpose()

@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
-use vaiti_client::chart::{self, PatientDetails};
-use vaiti_client::hetu::Hetu;
-use vaiti_core::alert::{AlertList, RegisterDecoy};
+use vaiti_client::detection::{self, ListedAlert};
 use vaiti_core::{Alert, AlertId, Role};
 use vaiti_server::DetectionConfig;
 
@@ -130,7 +128,6 @@ pub(crate) struct AlertAckArgs {
 
 /// `vaiti decoy create`.
 pub(crate) fn decoy_create(common: &Common, args: DecoyCreateArgs) -> anyhow::Result<()> {
-    let details = fake_patient()?;
     let (rt, api, me) = unlock(common)?;
     let chart = rt.block_on(async {
         let (s, joined) = open(common, &api, &me).await?;
@@ -154,12 +151,8 @@ pub(crate) fn decoy_create(common: &Common, args: DecoyCreateArgs) -> anyhow::Re
             },
         };
         // The same call `vaiti patient add` makes, so the rows are those of any patient.
-        let chart = chart::add_patient(&s, &branch, details, &[]).await?;
-        s.api
-            .post_no_content(
-                &format!("{}/decoys", s.me.clinic_path()),
-                &RegisterDecoy { chart },
-            )
+        let chart = detection::create_decoy_chart(&s, &branch).await?;
+        detection::register_decoy(&s, chart)
             .await
             .with_context(|| {
                 format!(
@@ -182,24 +175,12 @@ pub(crate) fn alerts_list(common: &Common, args: AlertsListArgs) -> anyhow::Resu
     let (alerts, names) = rt.block_on(async {
         let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
-        let list: AlertList = s
-            .api
-            .get(&format!(
-                "{}/alerts?limit={}",
-                s.me.clinic_path(),
-                args.limit
-            ))
-            .await?;
-        let names: Vec<Option<String>> = list
-            .alerts
-            .iter()
-            .map(|a| {
-                a.actor
-                    .and_then(|u| s.known.get(&u))
-                    .map(|m| m.certificate.login.clone())
-            })
-            .collect();
-        anyhow::Ok((list.alerts, names))
+        let listed = detection::list_alerts(&s, args.limit).await?;
+        let (alerts, names): (Vec<Alert>, Vec<Option<String>>) = listed
+            .into_iter()
+            .map(|ListedAlert { alert, actor_login }| (alert, actor_login))
+            .unzip();
+        anyhow::Ok((alerts, names))
     })?;
     if common.json {
         let out: Vec<serde_json::Value> = alerts
@@ -224,13 +205,7 @@ pub(crate) fn alerts_ack(common: &Common, args: AlertAckArgs) -> anyhow::Result<
     rt.block_on(async {
         let (s, joined) = open(common, &api, &me).await?;
         report_joins(common, &joined);
-        s.api
-            .post_empty(&format!(
-                "{}/alerts/{}/acknowledge",
-                s.me.clinic_path(),
-                args.alert
-            ))
-            .await?;
+        detection::acknowledge_alert(&s, args.alert).await?;
         anyhow::Ok(())
     })?;
     if common.json {
@@ -293,202 +268,11 @@ fn alert_line(a: &Alert, login: Option<&str>) -> String {
     )
 }
 
-// ---- A realistic fake patient ----
-
-/// Common Finnish given names, by the sex a HETU's individual number encodes.
-const WOMEN: &[&str] = &[
-    "Aino",
-    "Anna",
-    "Anneli",
-    "Eeva",
-    "Elina",
-    "Emilia",
-    "Helena",
-    "Hanna",
-    "Johanna",
-    "Kaarina",
-    "Katja",
-    "Kristiina",
-    "Laura",
-    "Leena",
-    "Liisa",
-    "Maria",
-    "Marja",
-    "Minna",
-    "Noora",
-    "Oona",
-    "Päivi",
-    "Riikka",
-    "Sanna",
-    "Satu",
-    "Sofia",
-    "Suvi",
-    "Tiina",
-    "Tuula",
-    "Veera",
-    "Venla",
-];
-const MEN: &[&str] = &[
-    "Aleksi", "Antti", "Eero", "Eino", "Elias", "Heikki", "Ilkka", "Janne", "Jari", "Juha",
-    "Juhani", "Jukka", "Kalle", "Lauri", "Markku", "Matti", "Mikko", "Olli", "Pekka", "Petri",
-    "Sami", "Tapani", "Timo", "Tuomas", "Valtteri", "Veikko", "Ville", "Väinö", "Ari", "Onni",
-];
-/// Common Finnish surnames.
-const SURNAMES: &[&str] = &[
-    "Korhonen",
-    "Virtanen",
-    "Mäkinen",
-    "Nieminen",
-    "Mäkelä",
-    "Hämäläinen",
-    "Laine",
-    "Heikkinen",
-    "Koskinen",
-    "Järvinen",
-    "Lehtonen",
-    "Lehtinen",
-    "Saarinen",
-    "Salminen",
-    "Heinonen",
-    "Niemi",
-    "Heikkilä",
-    "Kinnunen",
-    "Salonen",
-    "Turunen",
-    "Salo",
-    "Laitinen",
-    "Tuominen",
-    "Rantanen",
-    "Karjalainen",
-    "Jokinen",
-    "Mattila",
-    "Savolainen",
-    "Lahtinen",
-    "Ahonen",
-];
-
-const HETU_CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
-
-/// A uniformly random number below `n` (n > 0), from the OS generator.
-fn below(n: u64) -> anyhow::Result<u64> {
-    // Rejection sampling keeps it uniform.
-    let zone = u64::MAX - u64::MAX % n;
-    loop {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
-        let v = u64::from_le_bytes(b);
-        if v < zone {
-            return Ok(v % n);
-        }
-    }
-}
-
-fn pick<'a>(list: &[&'a str]) -> anyhow::Result<&'a str> {
-    let i = usize::try_from(below(list.len() as u64)?)?;
-    list.get(i).copied().context("empty name list")
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// A HETU for a birth date and individual number, with its check character.
-fn hetu_for(year: u64, month: u64, day: u64, individual: u64) -> anyhow::Result<String> {
-    let century = match year {
-        1900..=1999 => '-',
-        2000..=2099 => 'A',
-        _ => bail!("no century sign for {year}"),
-    };
-    let yy = year % 100;
-    let number = ((day * 10_000 + month * 100 + yy) * 1000 + individual) % 31;
-    let check = char::from(
-        *HETU_CHECK
-            .get(usize::try_from(number)?)
-            .context("check character")?,
-    );
-    Ok(format!(
-        "{day:02}{month:02}{yy:02}{century}{individual:03}{check}"
-    ))
-}
-
-/// A plausible patient: a common name matching the sex the identity code encodes, a valid HETU
-/// (individual number 002–899: the range of issued codes, not 900–999, which marks test and
-/// temporary codes), its birth date, and usually a mobile number.
-fn fake_patient() -> anyhow::Result<PatientDetails> {
-    let year = 1945 + below(2007 - 1945 + 1)?;
-    let month = 1 + below(12)?;
-    let day = 1 + below(days_in_month(year, month))?;
-    let individual = 2 + below(898)?;
-    let hetu = hetu_for(year, month, day, individual)?;
-    // Make sure it is one the client itself accepts.
-    let parsed = Hetu::parse(&hetu).map_err(|e| anyhow::anyhow!("generated HETU: {e}"))?;
-    let given = if individual % 2 == 1 { MEN } else { WOMEN };
-    let mut name = pick(given)?.to_owned();
-    if below(10)? < 4 {
-        let second = pick(given)?;
-        if second != name {
-            name = format!("{name} {second}");
-        }
-    }
-    let name = format!("{name} {}", pick(SURNAMES)?);
-    let phone = if below(10)? < 8 {
-        let prefix = ["040", "044", "045", "050"][usize::try_from(below(4)?)?];
-        Some(format!(
-            "{prefix} {:03} {:04}",
-            below(1000)?,
-            below(10_000)?
-        ))
-    } else {
-        None
-    };
-    Ok(PatientDetails {
-        name,
-        hetu: Some(parsed.as_str().to_owned()),
-        birth_date: Some(format!("{year:04}-{month:02}-{day:02}")),
-        email: None,
-        phone,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-
-    #[test]
-    fn fake_patients_are_valid_and_varied() {
-        let mut names = std::collections::BTreeSet::new();
-        for _ in 0..200 {
-            let p = fake_patient().unwrap();
-            let hetu = Hetu::parse(p.hetu.as_deref().unwrap()).unwrap();
-            assert!(!hetu.is_temporary());
-            let (y, m, d) = hetu.birth_date();
-            assert_eq!(
-                p.birth_date.as_deref(),
-                Some(format!("{y:04}-{m:02}-{d:02}").as_str())
-            );
-            // The client's own check accepts it unchanged.
-            let checked = chart::check_details(p.clone()).unwrap();
-            assert_eq!(checked, p);
-            names.insert(p.name);
-        }
-        assert!(names.len() > 100, "names vary: {}", names.len());
-    }
-
-    #[test]
-    fn hetu_check_characters_match_known_codes() {
-        // The example codes of the Digital and Population Data Services Agency.
-        assert_eq!(hetu_for(1952, 10, 13, 308).unwrap(), "131052-308T");
-        assert_eq!(hetu_for(2000, 1, 1, 2).unwrap(), "010100A002H");
-    }
 
     #[test]
     fn windows_parse() {

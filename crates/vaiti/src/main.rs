@@ -16,9 +16,11 @@ use vaiti_store::{PostgresStore, SqliteStore, Store};
 
 mod access;
 mod client;
+mod demo;
 mod detection;
 mod records;
 mod report;
+mod web_assets;
 mod witness;
 
 #[derive(Debug, Parser)]
@@ -183,6 +185,11 @@ struct ServeArgs {
     behind_tls_proxy: bool,
     #[command(flatten)]
     detection: detection::DetectionArgs,
+    /// Seed a fictional demo clinic once the server listens (made through the client library,
+    /// like any device would), and print its sign-ins; kept in DATA/demo.json and
+    /// DATA/demo-sign-ins.txt. Never seeds twice: with the clinic already there, it prints them.
+    #[arg(long)]
+    demo: bool,
 }
 
 fn main() -> std::process::ExitCode {
@@ -270,19 +277,44 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
                 })?),
             };
         let token_hash = clinic_creation_token(&args.data)?;
+        let demo = if args.demo {
+            Some(demo::prepare(store.as_ref(), &args.data).await?)
+        } else {
+            None
+        };
         let state = AppState::new(store, Some(token_hash), vaiti_server::system_clock())
             .await
             .context("preparing the server state")?
             .with_detection(args.detection.config(&args.data))
             .context("configuring detection")?;
+        // The embedded web app, if this build has one; its release goes into every clinic's
+        // access log before anything is served, so the log names what browsers were given.
+        let state = match web_assets::web_app().context("the embedded web app")? {
+            Some(web) => {
+                // On stderr: stdout's first line stays `listening on`, which scripts read.
+                eprintln!("vaiti: web app release {}", web.manifest_hash_hex());
+                state.with_web(web)
+            }
+            None => {
+                tracing::warn!("built without the web app: `/` explains how to build it");
+                state
+            }
+        };
+        vaiti_server::record_web_release(&state)
+            .await
+            .context("recording the web app release in the access logs")?;
         let scheme = if matches!(config.transport, Transport::Tls { .. }) {
             "https"
         } else {
             "http"
         };
-        vaiti_server::serve(config, state, shutdown_signal(), |addr| {
+        let data = args.data.clone();
+        vaiti_server::serve(config, state, shutdown_signal(), move |addr| {
             // One line on stdout that scripts and tests can read; logs go to stderr.
             println!("vaiti: listening on {scheme}://{addr}");
+            if let Some(demo) = demo {
+                demo::start(demo, demo::base_url(scheme, addr), data);
+            }
         })
         .await?;
         tracing::info!("stopped");

@@ -17,13 +17,21 @@ const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS]
 
 Commands:
-  test              Everything CI checks, in order: rustfmt, clippy (-D warnings), the workspace
-                    tests, the wasm32 build of the client-side crates, and (with a nightly
-                    toolchain) a check of the fuzz crate. Fails on the first failing step.
+  build             The release binary with the web app inside: builds vaiti-web for wasm32,
+                    bundles it (wasm-bindgen, hashed names, SRI, asset manifest) into
+                    target/web-dist, and builds target/release/vaiti embedding it.
+  serve [ARGS...]   `build`, then runs `target/release/vaiti serve ARGS` (e.g. `--demo`).
+  test              Everything CI checks, in order: rustfmt, the web app build, clippy
+                    (-D warnings, native and wasm32), the workspace tests, the server's
+                    dependency invariant, the wasm32 build of the client-side crates, the
+                    browser tests in headless Chromium, and (with a nightly toolchain) a check
+                    of the fuzz crate. Fails on the first failing step.
   wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto, vaiti-log and
                     vaiti-client (installs the target with rustup if it is missing).
   bench [ARGS...]   cargo bench -p vaiti-crypto -p vaiti-log -p vaiti-store, forwarding ARGS
                     (e.g. `-- envelope`). The vaiti-store bench needs PostgreSQL (as the tests do).
+  bench-web         `build`, then the browser benchmark (tests/browser/bench.mjs): a chart of
+                    500 notes opened in headless Chromium against `vaiti note list` natively.
   fuzz [SECONDS]    Run the envelope_open fuzz target for SECONDS (default 60) with cargo-fuzz.
   help, --help, -h  This text.
 ";
@@ -48,8 +56,11 @@ fn main() -> ExitCode {
             Ok(())
         }
         "test" => no_args(command, rest).and_then(|()| test()),
+        "build" => no_args(command, rest).and_then(|()| build()),
+        "serve" => serve(rest),
         "wasm" => no_args(command, rest).and_then(|()| wasm()),
         "bench" => bench(rest),
+        "bench-web" => no_args(command, rest).and_then(|()| bench_web()),
         "fuzz" => fuzz(rest),
         other => {
             eprintln!("xtask: unknown command `{other}`\n");
@@ -111,6 +122,7 @@ struct Cmd {
     program: String,
     args: Vec<String>,
     dir: PathBuf,
+    envs: Vec<(String, String)>,
 }
 
 impl Cmd {
@@ -119,6 +131,7 @@ impl Cmd {
             program: program.to_owned(),
             args: args.iter().map(|&a| a.to_owned()).collect(),
             dir: dir.to_path_buf(),
+            envs: Vec::new(),
         }
     }
 
@@ -130,7 +143,22 @@ impl Cmd {
     fn command(&self) -> Command {
         let mut command = Command::new(&self.program);
         command.args(&self.args).current_dir(&self.dir);
+        // Every cargo command after the web app is bundled builds `vaiti` with it embedded, so
+        // clippy, the tests and the browser tests share one build of the binary.
+        if self.program == "cargo"
+            && let Some(dist) = WEB_DIST.get()
+        {
+            command.env("VAITI_WEB_DIST", dist);
+        }
+        for (k, v) in &self.envs {
+            command.env(k, v);
+        }
         command
+    }
+
+    fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.envs.push((key.to_owned(), value.into()));
+        self
     }
 
     /// Runs with inherited stdio; `Err` if it cannot start or exits unsuccessfully.
@@ -201,22 +229,42 @@ struct Step {
     run: fn(&Path) -> Result<Outcome, String>,
 }
 
-const TEST_STEPS: [Step; 6] = [
+const TEST_STEPS: [Step; 8] = [
     Step {
         name: "fmt",
         run: |root| passed(Cmd::new(root, "cargo", &["fmt", "--all", "--check"]).run()),
     },
     Step {
+        name: "web-build",
+        run: |root| passed(web_dist(root).map(|_| ())),
+    },
+    Step {
         name: "clippy",
         run: |root| {
+            Cmd::new(
+                root,
+                "cargo",
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            )
+            .run()?;
+            // The web app as the browser runs it.
             passed(
                 Cmd::new(
                     root,
                     "cargo",
                     &[
                         "clippy",
-                        "--workspace",
-                        "--all-targets",
+                        "-p",
+                        "vaiti-web",
+                        "--target",
+                        WASM_TARGET,
                         "--",
                         "-D",
                         "warnings",
@@ -237,6 +285,10 @@ const TEST_STEPS: [Step; 6] = [
     Step {
         name: "wasm",
         run: |root| passed(wasm_in(root)),
+    },
+    Step {
+        name: "browser",
+        run: browser_tests,
     },
     Step {
         name: "fuzz-check",
@@ -304,7 +356,7 @@ fn test() -> Result<(), String> {
         match (step.run)(&root) {
             Ok(Outcome::Passed) => summary.push(format!("{} ok", step.name)),
             Ok(Outcome::Tested { passed, ignored }) => {
-                totals = (passed, ignored);
+                totals = (totals.0 + passed, totals.1 + ignored);
                 summary.push(format!(
                     "{} ok ({passed} passed, {ignored} ignored)",
                     step.name
@@ -327,6 +379,161 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
+/// The bundled web app, once `web_dist` has made it in this run.
+static WEB_DIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` if set, else `<root>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Ensures the wasm32 target is installed (for the toolchain that `rust-toolchain.toml` selects,
+/// hence run from the root).
+fn ensure_wasm_target(root: &Path) -> Result<(), String> {
+    let installed = Cmd::new(root, "rustup", &["target", "list", "--installed"]).stdout()?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        println!("xtask: target {WASM_TARGET} is installed");
+        Ok(())
+    } else {
+        println!("xtask: target {WASM_TARGET} is missing; installing it");
+        Cmd::new(root, "rustup", &["target", "add", WASM_TARGET])
+            .run()
+            .map_err(|e| format!("cannot install the {WASM_TARGET} target: {e}"))
+    }
+}
+
+/// Builds vaiti-web for wasm32 (profile `wasm-release`) and bundles it into
+/// `<target>/web-dist`; later cargo commands of this run embed it (`VAITI_WEB_DIST`).
+fn web_dist(root: &Path) -> Result<PathBuf, String> {
+    ensure_wasm_target(root)?;
+    Cmd::new(
+        root,
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "vaiti-web",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+        ],
+    )
+    .run()?;
+    let target = target_dir(root);
+    let wasm = target
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("vaiti_web.wasm");
+    let css = root.join("crates").join("vaiti-web").join("style.css");
+    let dist = target.join("web-dist");
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    Cmd::new(
+        root,
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "-p",
+            "vaiti-web-bundle",
+            "--",
+            &path(&wasm),
+            &path(&css),
+            &path(&dist),
+        ],
+    )
+    .run()?;
+    if !dist.join("index.html").is_file() {
+        return Err(format!(
+            "the bundle in {} has no index.html",
+            dist.display()
+        ));
+    }
+    // Set once per run; a second call in the same run rebuilds the same path.
+    let _ = WEB_DIST.set(path(&dist));
+    Ok(dist)
+}
+
+/// `cargo xtask build`: `target/release/vaiti` with the web app inside.
+fn build() -> Result<(), String> {
+    let root = workspace_root()?;
+    build_release(&root).map(|bin| println!("xtask: built {}", bin.display()))
+}
+
+fn build_release(root: &Path) -> Result<PathBuf, String> {
+    web_dist(root)?;
+    Cmd::new(root, "cargo", &["build", "--release", "-p", "vaiti"]).run()?;
+    Ok(target_dir(root).join("release").join("vaiti"))
+}
+
+/// `cargo xtask serve [ARGS...]`: builds, then runs `vaiti serve ARGS` until it exits.
+fn serve(args: &[String]) -> Result<(), String> {
+    let root = workspace_root()?;
+    let bin = build_release(&root)?;
+    Cmd::new(&root, &bin.to_string_lossy(), &["serve"])
+        .extra_args(args)
+        .run()
+}
+
+/// Where Chromium is: `VAITI_CHROMIUM`, else Debian's `/usr/bin/chromium`.
+fn chromium_path() -> Result<PathBuf, String> {
+    let path = env::var_os("VAITI_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "Chromium is not installed at {} (set VAITI_CHROMIUM, or `apt-get install chromium \
+             chromium-driver`, which .ci/run does); the browser tests cannot run",
+            path.display()
+        ))
+    }
+}
+
+/// The browser tests (`tests/browser`): a debug `vaiti` with the web app, driven in headless
+/// Chromium by Node and a pinned `playwright-core`. A missing browser, Node or test run fails.
+fn browser_tests(root: &Path) -> Result<Outcome, String> {
+    let chromium = chromium_path()?;
+    if WEB_DIST.get().is_none() {
+        web_dist(root)?;
+    }
+    Cmd::new(root, "cargo", &["build", "-p", "vaiti"]).run()?;
+    let bin = target_dir(root).join("debug").join("vaiti");
+    let dir = root.join("tests").join("browser");
+    Cmd::new(&dir, "npm", &["ci", "--no-audit", "--no-fund"]).run()?;
+    let cmd = Cmd::new(&dir, "node", &["run.mjs"])
+        .env("VAITI_BIN", bin.to_string_lossy())
+        .env("VAITI_CHROMIUM", chromium.to_string_lossy())
+        .env(
+            "VAITI_SCREENSHOTS",
+            root.join("docs").join("screenshots").to_string_lossy(),
+        );
+    println!("xtask: $ {cmd}");
+    let output = cmd
+        .command()
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not start `{cmd}`: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    // The runner's last word: `browser tests: N passed; M failed`.
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("browser tests: "))
+        .ok_or_else(|| format!("`{cmd}` did not report a result"))?;
+    let passed = count(line, " passed");
+    let failed = count(line, " failed");
+    if !output.status.success() || failed > 0 {
+        return Err(format!("`{cmd}` failed ({passed} passed, {failed} failed)"));
+    }
+    if passed == 0 {
+        return Err(format!("`{cmd}` ran no test"));
+    }
+    Ok(Outcome::Tested { passed, ignored: 0 })
+}
+
 /// `cargo xtask wasm`.
 fn wasm() -> Result<(), String> {
     wasm_in(&workspace_root()?)
@@ -335,15 +542,7 @@ fn wasm() -> Result<(), String> {
 /// Ensures the wasm32 target is installed (for the toolchain that `rust-toolchain.toml` selects,
 /// hence run from the root), then builds the client-side crates for it.
 fn wasm_in(root: &Path) -> Result<(), String> {
-    let installed = Cmd::new(root, "rustup", &["target", "list", "--installed"]).stdout()?;
-    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
-        println!("xtask: target {WASM_TARGET} is installed");
-    } else {
-        println!("xtask: target {WASM_TARGET} is missing; installing it");
-        Cmd::new(root, "rustup", &["target", "add", WASM_TARGET])
-            .run()
-            .map_err(|e| format!("cannot install the {WASM_TARGET} target: {e}"))?;
-    }
+    ensure_wasm_target(root)?;
     Cmd::new(
         root,
         "cargo",
@@ -455,6 +654,20 @@ fn bench(extra: &[String]) -> Result<(), String> {
     )
     .extra_args(extra)
     .run()
+}
+
+/// `cargo xtask bench-web`: the release binary with the web app, then `node bench.mjs` in
+/// tests/browser (its result block goes to stdout, for BENCHMARKS.md).
+fn bench_web() -> Result<(), String> {
+    let root = workspace_root()?;
+    let chromium = chromium_path()?;
+    let bin = build_release(&root)?;
+    let dir = root.join("tests").join("browser");
+    Cmd::new(&dir, "npm", &["ci", "--no-audit", "--no-fund"]).run()?;
+    Cmd::new(&dir, "node", &["bench.mjs"])
+        .env("VAITI_BIN", bin.to_string_lossy())
+        .env("VAITI_CHROMIUM", chromium.to_string_lossy())
+        .run()
 }
 
 /// `cargo xtask fuzz [SECONDS]`: a time-boxed libFuzzer run of the envelope parser.
