@@ -114,6 +114,9 @@ impl Api {
             .json(body);
         let resp = self.authorize(req).send().await?;
         if resp.status().is_success() {
+            // Read the (empty) body to its end: a response dropped unread aborts the browser's
+            // fetch, which Chromium reports as a failed request.
+            let _ = resp.bytes().await;
             Ok(())
         } else {
             Err(api_error(resp).await)
@@ -127,6 +130,9 @@ impl Api {
             .send()
             .await?;
         if resp.status().is_success() {
+            // Read the (empty) body to its end: a response dropped unread aborts the browser's
+            // fetch, which Chromium reports as a failed request.
+            let _ = resp.bytes().await;
             Ok(())
         } else {
             Err(api_error(resp).await)
