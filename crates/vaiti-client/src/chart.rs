@@ -1102,9 +1102,29 @@ pub(crate) async fn patient_join(
     chart: ChartId,
     patient: UserId,
     key: &EncryptionPublicKey,
+    inviter: UserId,
 ) -> Result<(NewChartState, Vec<NewWrap>), ClientError> {
     let mut loaded = load(s, chart).await?;
     require_care_team(s, &loaded)?;
+    // Someone else's invite counts only if its signer could invite this chart's patient: a
+    // clinician of the care team, or front desk or an admin of the chart's branch.
+    if inviter != s.me.account.id {
+        let latest = loaded.latest();
+        let may = s.members.get(&inviter).is_some_and(|m| {
+            let c = &m.certificate;
+            (c.roles.contains(&Role::Therapist) && latest.care_team.contains(&inviter))
+                || (c
+                    .roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Frontdesk | Role::Admin))
+                    && c.branches.contains(&latest.branch))
+        });
+        if !may {
+            return Err(ClientError::Protocol(
+                "the invite's signer may not invite this chart's patient".into(),
+            ));
+        }
+    }
     let keys = ensure_case_keys(s, &mut loaded).await?;
     let ik = identity_key(s, &loaded).await?;
     let wrap = |scope: WrapScope, w: vaiti_crypto::PublicWrap| NewWrap {

@@ -191,18 +191,30 @@ pub async fn invite_staff(
     .await
 }
 
-/// Invites a chart's patient to the portal (a clinician of the care team).
+/// Invites a chart's patient to the portal: a clinician of the care team, or front desk or an
+/// admin of the chart's branch. A clinician's own invite completes on their next sync; one made
+/// by someone else waits until a clinician of the care team confirms it ([`confirm_join`]), since
+/// completing hands the patient the shared notes.
 pub async fn invite_patient(
     s: &Session<'_>,
     chart: ChartId,
     valid_for: i64,
 ) -> Result<CreatedInvite, ClientError> {
-    let loaded = crate::chart::load(s, chart).await?;
-    if !loaded.latest().care_team.contains(&s.me.account.id) {
-        return Err(ClientError::Usage(
-            "only a clinician of the patient's care team can invite them to the portal".into(),
-        ));
+    let mine = &s.myself()?.certificate;
+    let front_desk = mine
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Frontdesk | Role::Admin));
+    if !front_desk {
+        let loaded = crate::chart::load(s, chart).await?;
+        if !loaded.latest().care_team.contains(&s.me.account.id) {
+            return Err(ClientError::Usage(
+                "only the patient's care team, or the front desk of the patient's branch, can invite them to the portal".into(),
+            ));
+        }
     }
+    // For front desk the server checks that the chart is in one of their branches; no chart is
+    // opened for this.
     create_invite(
         s,
         InviteKind::Patient,
@@ -213,6 +225,12 @@ pub async fn invite_patient(
         valid_for,
     )
     .await
+    .map_err(|e| match e {
+        ClientError::Api { status: 404, .. } => {
+            ClientError::Usage(format!("no patient {chart} that you may invite"))
+        }
+        other => other,
+    })
 }
 
 /// What a new account must keep: shown once (the Emergency Kit).
@@ -303,7 +321,11 @@ fn check_invite(
         || body.inviter != inviter.user
         || inviter.kind != CertificateKind::Staff
         || (body.kind == InviteKind::Staff && !inviter.roles.contains(&Role::Admin))
-        || (body.kind == InviteKind::Patient && !inviter.roles.contains(&Role::Therapist))
+        || (body.kind == InviteKind::Patient
+            && !inviter
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::Therapist | Role::Frontdesk | Role::Admin)))
     {
         return Err(malformed_invite());
     }
@@ -368,7 +390,10 @@ pub async fn signup(api: &Api, req: &NewMember<'_>) -> Result<SignedUpAccount, C
             (
                 AccountKind::Staff,
                 invited,
-                req.display_name.map(str::to_string),
+                req.display_name
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
             )
         }
         InviteKind::Patient => (AccountKind::Patient, new_handle()?, None),
@@ -391,6 +416,7 @@ pub async fn signup(api: &Api, req: &NewMember<'_>) -> Result<SignedUpAccount, C
         login: login.clone(),
         encryption_key: keys.sealed.encryption_public_key.clone(),
         verifying_key: hex::encode(keys.signing.verifying_key().to_bytes()),
+        display_name: display_name.clone(),
     };
     let binding_bytes =
         serde_json::to_vec(&binding).map_err(|e| ClientError::Usage(e.to_string()))?;
@@ -456,38 +482,71 @@ pub struct InviteStatus {
     pub expires_at: i64,
 }
 
-/// The caller's own invites as the server lists them, each checked to be one this account
-/// signed, with its parsed body.
-async fn my_invites(s: &Session<'_>) -> Result<Vec<(Invite, InviteV1)>, ClientError> {
+/// The invites the server lists for the caller: their own (each checked to be one this account
+/// signed) and, for a clinician, patient invites others made for charts of their care team that
+/// are bound (each checked to be signed by its inviter's certified key) when `others` is set.
+/// Parsed bodies alongside. Without `others`, what others made is not even looked at, so a
+/// damaged entry there cannot stop the caller's own sync.
+async fn listed_invites(s: &Session<'_>, others: bool) -> Result<Listed, ClientError> {
     let list: InviteList = s
         .api
         .get(&format!("{}/invites", s.me.clinic_path()))
         .await?;
-    let mine = s.me.signing_key.verifying_key();
-    let mut out = Vec::new();
+    let mut out = Listed {
+        invites: Vec::new(),
+        completable: list.completable,
+    };
     for invite in list.invites {
-        if invite.inviter != s.me.account.id {
+        let key = if invite.inviter == s.me.account.id {
+            s.me.signing_key.verifying_key()
+        } else if others && invite.kind == InviteKind::Patient && invite.state == InviteState::Bound
+        {
+            // A former colleague's invite is not completed; the server should not list it.
+            match s.members.get(&invite.inviter) {
+                Some(m) => m.verifying_key.clone(),
+                None => continue,
+            }
+        } else {
             continue;
-        }
-        mine.verify(
+        };
+        key.verify(
             SignatureDomain::Invite,
             invite.body.as_bytes(),
             &Signature::from_bytes(invite.signature.as_bytes())?,
         )
         .map_err(|_| {
-            ClientError::Protocol("the server lists an invite this account did not sign".into())
+            ClientError::Protocol("the server lists an invite its inviter did not sign".into())
         })?;
         let body: InviteV1 =
             serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
-        out.push((invite, body));
+        if body.invite != invite.id
+            || body.inviter != invite.inviter
+            || body.kind != invite.kind
+            || body.chart != invite.chart
+            || body.clinic != s.me.account.clinic
+        {
+            return Err(malformed_invite());
+        }
+        out.invites.push((invite, body));
     }
     Ok(out)
+}
+
+/// Invites as listed and checked, with the server's hint of which bound ones the caller may
+/// complete.
+struct Listed {
+    invites: Vec<(Invite, InviteV1)>,
+    completable: Vec<InviteId>,
 }
 
 /// The caller's invites, each checked to be one they signed.
 pub async fn list_invites(s: &Session<'_>) -> Result<Vec<InviteStatus>, ClientError> {
     let mut out = Vec::new();
-    for (invite, body) in my_invites(s).await? {
+    let listed = listed_invites(s, false).await?;
+    for (invite, body) in listed.invites {
+        if invite.inviter != s.me.account.id {
+            continue;
+        }
         out.push(InviteStatus {
             invite: invite.id,
             kind: body.kind,
@@ -512,146 +571,251 @@ pub struct CompletedJoin {
     pub login: String,
 }
 
+/// A patient's portal join that someone else (front desk or an admin) started: the patient has
+/// signed up, and a clinician of the care team confirms it ([`confirm_join`]) or declines it
+/// ([`revoke_invite`] with the account).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PendingJoin {
+    /// The invite.
+    pub invite: InviteId,
+    /// The chart.
+    pub chart: ChartId,
+    /// Who made the invite.
+    pub inviter: UserId,
+    /// Their name as their certificate gives it.
+    pub inviter_name: String,
+    /// The patient's new login handle (printed on their Emergency Kit).
+    pub login: String,
+    /// When the invite was made.
+    pub created_at: i64,
+}
+
+/// The longest display name copied into a certificate (the server refuses longer at sign-up).
+const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+/// A bound invite's binding, checked against the invite: the new account, the binding, and the
+/// account's encryption key.
+fn verified_binding(
+    invite: &Invite,
+    body: &InviteV1,
+) -> Result<(UserId, BindingV1, vaiti_crypto::EncryptionPublicKey), ClientError> {
+    let (Some(invitee), Some(stored)) = (invite.invitee, invite.binding.as_ref()) else {
+        return Err(malformed_invite());
+    };
+    let bad_binding = || ClientError::Protocol("an invitee's binding does not verify".into());
+    if stored.as_bytes().len() <= BINDING_SIGNATURE_LEN {
+        return Err(bad_binding());
+    }
+    let (sig, binding_bytes) = stored.as_bytes().split_at(BINDING_SIGNATURE_LEN);
+    let invite_key =
+        VerifyingKey::from_bytes(&hex::decode(&body.invite_key).map_err(|_| malformed_invite())?)?;
+    invite_key
+        .verify(
+            SignatureDomain::InviteBinding,
+            binding_bytes,
+            &Signature::from_bytes(sig)?,
+        )
+        .map_err(|_| bad_binding())?;
+    let binding: BindingV1 = serde_json::from_slice(binding_bytes).map_err(|_| bad_binding())?;
+    let expected_kind = match body.kind {
+        InviteKind::Staff => AccountKind::Staff,
+        InviteKind::Patient => AccountKind::Patient,
+    };
+    if binding.v != 1
+        || binding.clinic != body.clinic
+        || binding.invite != body.invite
+        || binding.user != invitee
+        || binding.kind != expected_kind
+        || (body.kind == InviteKind::Staff && Some(&binding.login) != body.email.as_ref())
+        || (body.kind == InviteKind::Patient && binding.display_name.is_some())
+        || binding
+            .display_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > MAX_DISPLAY_NAME_CHARS)
+    {
+        return Err(bad_binding());
+    }
+    let encryption_key =
+        vaiti_crypto::EncryptionPublicKey::from_bytes(binding.encryption_key.as_bytes())?;
+    // The signing key must at least be a valid Ed25519 key before we certify it.
+    VerifyingKey::from_bytes(&hex::decode(&binding.verifying_key).map_err(|_| bad_binding())?)?;
+    Ok((invitee, binding, encryption_key))
+}
+
+/// Completes one bound invite whose signature was checked: certifies the new member, wraps what
+/// they need and, for a patient, writes the chart state naming them.
+async fn complete_one(
+    s: &Session<'_>,
+    invite: &Invite,
+    body: &InviteV1,
+) -> Result<CompletedJoin, ClientError> {
+    let (invitee, binding, encryption_key) = verified_binding(invite, body)?;
+    let serial = 1 + s.members.get(&invitee).map_or(0, |m| m.certificate.serial);
+    let mut certificate = CertificateV1 {
+        v: 1,
+        clinic: body.clinic,
+        user: invitee,
+        kind: CertificateKind::Staff,
+        login: binding.login.clone(),
+        display_name: binding
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
+        roles: body.roles.clone(),
+        branches: body.branches.clone(),
+        chart: None,
+        encryption_key: binding.encryption_key.clone(),
+        verifying_key: binding.verifying_key.clone(),
+        serial,
+        issued_at: s.now,
+        expires_at: s.now + STAFF_CERTIFICATE_S,
+        issuer: String::new(),
+    };
+    let request = match body.kind {
+        InviteKind::Staff => {
+            let (root, _) = crate::admin::unwrap_root(s.api, s.me, s.now).await?;
+            certificate.issuer = hex::encode(root.verifying_key().key_id().as_bytes());
+            let (bytes, signature) = certificate.sign_with_root(&root)?;
+            // Front desk and admins hold their branches' directory keys.
+            let mut wraps = Vec::new();
+            if body
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::Frontdesk | Role::Admin))
+            {
+                for branch in &body.branches {
+                    let key = s.directory_key(*branch).await?;
+                    let scope = WrapScope::Directory {
+                        branch: *branch,
+                        epoch: key.epoch().0,
+                    };
+                    let w = encryption_key.wrap(&key, s.me.clinic, &s.me.signing_key)?;
+                    wraps.push(vaiti_core::api::NewWrap {
+                        scope,
+                        recipient: vaiti_core::Recipient::User { user: invitee },
+                        recipient_key: core_key(encryption_key.key_id()),
+                        wrap: Sealed(w.bytes),
+                        signature: Sealed(w.signature.to_bytes().to_vec()),
+                    });
+                }
+            }
+            CompleteInvite {
+                certificate: NewCertificate {
+                    body: Sealed(bytes),
+                    signature: Sealed(signature.to_bytes().to_vec()),
+                    issuer_key: core_key(root.verifying_key().key_id()),
+                    expires_at: certificate.expires_at,
+                },
+                wraps,
+                state: None,
+            }
+        }
+        InviteKind::Patient => {
+            let chart = body.chart.ok_or_else(malformed_invite)?;
+            certificate.kind = CertificateKind::Patient;
+            certificate.display_name = None;
+            certificate.roles = Vec::new();
+            certificate.branches = Vec::new();
+            certificate.chart = Some(chart);
+            certificate.expires_at = s.now + PATIENT_CERTIFICATE_S;
+            certificate.issuer = hex::encode(s.me.signing_key.key_id().as_bytes());
+            let (bytes, signature) = certificate.sign_with(&s.me.signing_key)?;
+            let (state, wraps) =
+                crate::chart::patient_join(s, chart, invitee, &encryption_key, body.inviter)
+                    .await?;
+            CompleteInvite {
+                certificate: NewCertificate {
+                    body: Sealed(bytes),
+                    signature: Sealed(signature.to_bytes().to_vec()),
+                    issuer_key: core_key(s.me.signing_key.key_id()),
+                    expires_at: certificate.expires_at,
+                },
+                wraps,
+                state: Some(state),
+            }
+        }
+    };
+    s.api
+        .post_no_content(
+            &format!("{}/invites/{}/complete", s.me.clinic_path(), invite.id),
+            &request,
+        )
+        .await?;
+    Ok(CompletedJoin {
+        invite: invite.id,
+        user: invitee,
+        login: binding.login,
+    })
+}
+
 /// Completes every bound invite of the caller (run on every sync). An invite whose binding does
-/// not check out is reported as an error and left alone.
+/// not check out is reported as an error and left alone. Joins others started wait for an
+/// explicit confirmation ([`pending_joins`], [`confirm_join`]).
+///
+/// The server says which bound invites it would let the caller complete: a front desk's patient
+/// invite is completed by the care team, so trying it here would only fail.
 pub async fn complete_invites(s: &Session<'_>) -> Result<Vec<CompletedJoin>, ClientError> {
     let mut done = Vec::new();
-    // Each invite is one this account signed (checked by `my_invites`); the binding must verify
-    // under the key the invite names.
-    for (invite, body) in my_invites(s).await? {
-        if invite.state != InviteState::Bound {
-            continue;
-        }
-        let (Some(invitee), Some(stored)) = (invite.invitee, invite.binding.as_ref()) else {
-            return Err(malformed_invite());
-        };
-        let bad_binding = || ClientError::Protocol("an invitee's binding does not verify".into());
-        if stored.as_bytes().len() <= BINDING_SIGNATURE_LEN {
-            return Err(bad_binding());
-        }
-        let (sig, binding_bytes) = stored.as_bytes().split_at(BINDING_SIGNATURE_LEN);
-        let invite_key = VerifyingKey::from_bytes(
-            &hex::decode(&body.invite_key).map_err(|_| malformed_invite())?,
-        )?;
-        invite_key
-            .verify(
-                SignatureDomain::InviteBinding,
-                binding_bytes,
-                &Signature::from_bytes(sig)?,
-            )
-            .map_err(|_| bad_binding())?;
-        let binding: BindingV1 =
-            serde_json::from_slice(binding_bytes).map_err(|_| bad_binding())?;
-        let expected_kind = match body.kind {
-            InviteKind::Staff => AccountKind::Staff,
-            InviteKind::Patient => AccountKind::Patient,
-        };
-        if binding.v != 1
-            || binding.clinic != body.clinic
-            || binding.invite != body.invite
-            || binding.user != invitee
-            || binding.kind != expected_kind
-            || (body.kind == InviteKind::Staff && Some(&binding.login) != body.email.as_ref())
+    let listed = listed_invites(s, false).await?;
+    for (invite, body) in &listed.invites {
+        if invite.inviter == s.me.account.id
+            && invite.state == InviteState::Bound
+            && listed.completable.contains(&invite.id)
         {
-            return Err(bad_binding());
+            done.push(complete_one(s, invite, body).await?);
         }
-        let encryption_key =
-            vaiti_crypto::EncryptionPublicKey::from_bytes(binding.encryption_key.as_bytes())?;
-        // The signing key must at least be a valid Ed25519 key before we certify it.
-        VerifyingKey::from_bytes(&hex::decode(&binding.verifying_key).map_err(|_| bad_binding())?)?;
-        let serial = 1 + s.members.get(&invitee).map_or(0, |m| m.certificate.serial);
-        let mut certificate = CertificateV1 {
-            v: 1,
-            clinic: body.clinic,
-            user: invitee,
-            kind: CertificateKind::Staff,
-            login: binding.login.clone(),
-            display_name: None,
-            roles: body.roles.clone(),
-            branches: body.branches.clone(),
-            chart: None,
-            encryption_key: binding.encryption_key.clone(),
-            verifying_key: binding.verifying_key.clone(),
-            serial,
-            issued_at: s.now,
-            expires_at: s.now + STAFF_CERTIFICATE_S,
-            issuer: String::new(),
-        };
-        let request = match body.kind {
-            InviteKind::Staff => {
-                let (root, _) = crate::admin::unwrap_root(s.api, s.me, s.now).await?;
-                certificate.issuer = hex::encode(root.verifying_key().key_id().as_bytes());
-                let (bytes, signature) = certificate.sign_with_root(&root)?;
-                // Front desk and admins hold their branches' directory keys.
-                let mut wraps = Vec::new();
-                if body
-                    .roles
-                    .iter()
-                    .any(|r| matches!(r, Role::Frontdesk | Role::Admin))
-                {
-                    for branch in &body.branches {
-                        let key = s.directory_key(*branch).await?;
-                        let scope = WrapScope::Directory {
-                            branch: *branch,
-                            epoch: key.epoch().0,
-                        };
-                        let w = encryption_key.wrap(&key, s.me.clinic, &s.me.signing_key)?;
-                        wraps.push(vaiti_core::api::NewWrap {
-                            scope,
-                            recipient: vaiti_core::Recipient::User { user: invitee },
-                            recipient_key: core_key(encryption_key.key_id()),
-                            wrap: Sealed(w.bytes),
-                            signature: Sealed(w.signature.to_bytes().to_vec()),
-                        });
-                    }
-                }
-                CompleteInvite {
-                    certificate: NewCertificate {
-                        body: Sealed(bytes),
-                        signature: Sealed(signature.to_bytes().to_vec()),
-                        issuer_key: core_key(root.verifying_key().key_id()),
-                        expires_at: certificate.expires_at,
-                    },
-                    wraps,
-                    state: None,
-                }
-            }
-            InviteKind::Patient => {
-                let chart = body.chart.ok_or_else(malformed_invite)?;
-                certificate.kind = CertificateKind::Patient;
-                certificate.roles = Vec::new();
-                certificate.branches = Vec::new();
-                certificate.chart = Some(chart);
-                certificate.expires_at = s.now + PATIENT_CERTIFICATE_S;
-                certificate.issuer = hex::encode(s.me.signing_key.key_id().as_bytes());
-                let (bytes, signature) = certificate.sign_with(&s.me.signing_key)?;
-                let (state, wraps) =
-                    crate::chart::patient_join(s, chart, invitee, &encryption_key).await?;
-                CompleteInvite {
-                    certificate: NewCertificate {
-                        body: Sealed(bytes),
-                        signature: Sealed(signature.to_bytes().to_vec()),
-                        issuer_key: core_key(s.me.signing_key.key_id()),
-                        expires_at: certificate.expires_at,
-                    },
-                    wraps,
-                    state: Some(state),
-                }
-            }
-        };
-        s.api
-            .post_no_content(
-                &format!("{}/invites/{}/complete", s.me.clinic_path(), invite.id),
-                &request,
-            )
-            .await?;
-        done.push(CompletedJoin {
-            invite: invite.id,
-            user: invitee,
-            login: binding.login,
-        });
     }
     Ok(done)
+}
+
+/// Patient joins started by someone else (front desk) for charts of the caller's care team,
+/// waiting for the caller to confirm. Each invite's signature and binding are checked.
+pub async fn pending_joins(s: &Session<'_>) -> Result<Vec<PendingJoin>, ClientError> {
+    let mut out = Vec::new();
+    let listed = listed_invites(s, true).await?;
+    for (invite, body) in listed.invites {
+        if invite.inviter == s.me.account.id
+            || invite.state != InviteState::Bound
+            || !listed.completable.contains(&invite.id)
+        {
+            continue;
+        }
+        let (Some(chart), Some(member)) = (body.chart, s.members.get(&invite.inviter)) else {
+            return Err(malformed_invite());
+        };
+        let (_, binding, _) = verified_binding(&invite, &body)?;
+        out.push(PendingJoin {
+            invite: invite.id,
+            chart,
+            inviter: invite.inviter,
+            inviter_name: member.label(),
+            login: binding.login,
+            created_at: invite.created_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Confirms a patient join someone else started: the caller, a clinician of the chart's care
+/// team, certifies the patient and hands them the chart's identity and shared notes. Refused
+/// unless the invite's signer could invite this chart's patient.
+pub async fn confirm_join(s: &Session<'_>, id: InviteId) -> Result<CompletedJoin, ClientError> {
+    let (invite, body) = listed_invites(s, true)
+        .await?
+        .invites
+        .into_iter()
+        .find(|(invite, _)| invite.id == id && invite.state == InviteState::Bound)
+        .ok_or_else(|| {
+            ClientError::Usage(format!(
+                "no portal join {id} waits for you (it may be completed or revoked already)"
+            ))
+        })?;
+    if body.kind != InviteKind::Patient {
+        return Err(malformed_invite());
+    }
+    complete_one(s, &invite, &body).await
 }
 
 /// Revokes one of the caller's invites, and optionally the account made with it.

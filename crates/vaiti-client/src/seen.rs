@@ -98,6 +98,30 @@ impl Seen {
         Ok(())
     }
 
+    /// Takes in what another session of the same device saw meanwhile (two commands at once, two
+    /// actions of the web app in flight), keeping the newer of each: the memory only grows, so
+    /// the later save never forgets what the earlier one recorded.
+    pub fn merge(&mut self, other: &Seen) {
+        self.manifest_version = self.manifest_version.max(other.manifest_version);
+        for (chart, theirs) in &other.charts {
+            match self.charts.get(chart) {
+                Some(mine) if mine.seq >= theirs.seq => {}
+                _ => {
+                    self.charts.insert(*chart, theirs.clone());
+                }
+            }
+        }
+        for (object, version) in &other.objects {
+            let mine = self.objects.entry(*object).or_insert(0);
+            *mine = (*mine).max(*version);
+        }
+        if let Some((size, root)) = &other.log
+            && self.log.as_ref().is_none_or(|(mine, _)| mine < size)
+        {
+            self.log = Some((*size, root.clone()));
+        }
+    }
+
     fn context(unlocked: &Unlocked) -> Context {
         let user = vaiti_crypto::UserId::from_bytes(*unlocked.account.id.as_bytes());
         Context {
@@ -167,5 +191,55 @@ mod tests {
         seen.manifest(5).unwrap();
         assert!(seen.manifest(4).is_err());
         seen.manifest(5).unwrap();
+    }
+
+    #[test]
+    fn merging_keeps_the_newer_of_each() {
+        let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let (o1, o2, o3) = (
+            ObjectId::from_bytes([4; 16]),
+            ObjectId::from_bytes([5; 16]),
+            ObjectId::from_bytes([6; 16]),
+        );
+        let other_chart = ChartId::from_bytes([7; 16]);
+        let mut first = Seen::default();
+        first.manifest(3).unwrap();
+        first.chart(chart(), &[a, b, c]).unwrap();
+        first.object(o1, 5).unwrap();
+        first.object(o2, 1).unwrap();
+        first.log = Some((40, "forty".into()));
+        let mut second = Seen::default();
+        second.manifest(2).unwrap();
+        second.chart(chart(), &[a]).unwrap();
+        second.chart(other_chart, &[b, c]).unwrap();
+        second.object(o1, 2).unwrap();
+        second.object(o2, 4).unwrap();
+        second.object(o3, 1).unwrap();
+        second.log = Some((12, "twelve".into()));
+
+        let mut merged = first.clone();
+        merged.merge(&second);
+        assert_eq!(merged.manifest_version, 3);
+        assert_eq!(merged.charts[&chart()].seq, 3, "the longer chain stays");
+        assert_eq!(
+            merged.charts[&other_chart].seq, 2,
+            "a chart only the other saw"
+        );
+        assert_eq!(
+            (
+                merged.objects[&o1],
+                merged.objects[&o2],
+                merged.objects[&o3]
+            ),
+            (5, 4, 1)
+        );
+        assert_eq!(merged.log, Some((40, "forty".into())));
+        // The order of merging does not matter.
+        let mut other_way = second.clone();
+        other_way.merge(&first);
+        assert_eq!(other_way, merged);
+        // And what was merged still refuses what either side would have refused.
+        assert!(merged.chart(chart(), &[a, b]).is_err());
+        assert!(merged.object(o2, 3).is_err());
     }
 }

@@ -31,7 +31,7 @@ use vaiti_client::chart::{
     PatientDetails, add_note, add_patient, amend_note, care_team_remove, list_notes,
 };
 use vaiti_client::directory::CertificateV1;
-use vaiti_client::invite::{DEFAULT_INVITE_S, NewMember, complete_invites, signup};
+use vaiti_client::invite::{DEFAULT_INVITE_S, complete_invites};
 use vaiti_client::session::Session;
 use vaiti_core::api::{LoginChallenge, LoginStart};
 use vaiti_core::signed::ChartStateV1;
@@ -1417,18 +1417,7 @@ async fn patient_of(c: &Clinic, chart: ChartId) -> User {
             .unwrap()
             .code
     };
-    let account = signup(
-        &Api::new(&c.server.url).unwrap(),
-        &NewMember {
-            code: &code,
-            email: None,
-            display_name: None,
-            password: PASSWORD,
-            now: now(),
-        },
-    )
-    .await
-    .unwrap();
+    let account = support::sign_up(&c.server.url, &code, None).await;
     {
         let s = c.t1.session().await.unwrap();
         assert_eq!(complete_invites(&s).await.unwrap().len(), 1);

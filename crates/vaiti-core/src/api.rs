@@ -204,12 +204,18 @@ pub struct CreateInvite {
     pub signature: Sealed,
 }
 
-/// `GET /api/v1/clinics/{clinic}/invites`: the caller's invites, oldest first.
+/// `GET /api/v1/clinics/{clinic}/invites`: the caller's invites, oldest first, then (for a
+/// clinician) the bound patient invites others made for charts of their care team.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteList {
     /// The invites.
     pub invites: Vec<Invite>,
+    /// The bound invites the server would let the caller complete (their own staff invites, and
+    /// patient invites of charts whose care team they are in). A hint of what to try: the client
+    /// still checks every invite, binding and chart itself.
+    #[serde(default)]
+    pub completable: Vec<InviteId>,
 }
 
 /// `GET /api/v1/clinics/{clinic}/invites/{invite}`: what an invitee needs to check an invite

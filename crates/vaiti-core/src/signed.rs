@@ -61,6 +61,11 @@ pub struct BindingV1 {
     pub encryption_key: Sealed,
     /// The new account's Ed25519 public key (hex).
     pub verifying_key: String,
+    /// The name a new member of staff chose to be shown by (patients have none). The clinician
+    /// or admin who completes the join copies it into the certificate, so colleagues and the
+    /// access log show a name rather than an email address. Absent from older bindings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// How a binding is stored in `Invite::binding`: the 65-byte signature, then the body's bytes.

@@ -127,18 +127,17 @@ pub(crate) async fn create_invite(
                     "a patient invite carries no roles, branches or email",
                 ));
             }
-            if !caller.account.roles.contains(&Role::Therapist) {
-                return Err(forbidden(
-                    "only a clinician of the care team can invite the patient",
-                ));
-            }
-            let latest = latest_state(&state, clinic, chart)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            // A patient who already has an account may be re-invited (a lost password or Secret
-            // Key): completing the new join revokes the old account.
-            if !latest.care_team.contains(&caller.session.user) {
-                return Err(ApiError::not_found());
+            // A clinician of the care team, or front desk or an admin of the chart's branch
+            // (who hand the code over at the desk; a clinician of the care team completes the
+            // join). A patient who already has an account may be re-invited (a lost password or
+            // Secret Key): completing the new join revokes the old account.
+            match crate::charts::access(&state, &caller, chart).await?.2 {
+                crate::charts::Access::CareTeam | crate::charts::Access::Directory => {}
+                crate::charts::Access::Patient => {
+                    return Err(forbidden(
+                        "only the care team or the front desk can invite the patient",
+                    ));
+                }
             }
         }
     }
@@ -189,11 +188,31 @@ pub(crate) async fn list_invites(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<axum::Json<InviteList>, ApiError> {
-    let invites = state
-        .store
-        .invites_by(caller.session.clinic, caller.session.user)
-        .await?;
-    Ok(axum::Json(InviteList { invites }))
+    let clinic = caller.session.clinic;
+    let user = caller.session.user;
+    let mut invites = state.store.invites_by(clinic, user).await?;
+    let mut completable = Vec::new();
+    for invite in &invites {
+        if invite.state == InviteState::Bound
+            && (invite.kind == InviteKind::Staff || care_team_of(&state, &caller, invite).await?)
+        {
+            completable.push(invite.id);
+        }
+    }
+    // A clinician also sees the patient invites others (front desk) made for charts of their
+    // care team once the patient has signed up: they confirm those joins.
+    if caller.account.roles.contains(&Role::Therapist) {
+        for invite in state.store.bound_patient_invites(clinic).await? {
+            if invite.inviter != user && care_team_of(&state, &caller, &invite).await? {
+                completable.push(invite.id);
+                invites.push(invite);
+            }
+        }
+    }
+    Ok(axum::Json(InviteList {
+        invites,
+        completable,
+    }))
 }
 
 /// What an invitee checks before signing up. Unauthenticated: the id is derived from the
@@ -302,6 +321,7 @@ pub(crate) async fn signup(
         && binding.user == req.user
         && binding.kind == kind
         && binding.login == req.login
+        && binding.display_name == req.display_name
         && binding.encryption_key == req.keys.encryption_public_key
         && hex_eq(&binding.verifying_key, req.keys.verifying_key.as_bytes())
         && req.binding_signature.as_bytes().len() == BINDING_SIGNATURE_LEN;
@@ -387,6 +407,23 @@ fn hex_eq(hex_text: &str, bytes: &[u8]) -> bool {
             })
 }
 
+/// Whether the caller is a clinician of the care team of a patient invite's chart.
+async fn care_team_of(
+    state: &AppState,
+    caller: &Caller,
+    invite: &Invite,
+) -> Result<bool, ApiError> {
+    let Some(chart) = invite.chart.filter(|_| invite.kind == InviteKind::Patient) else {
+        return Ok(false);
+    };
+    Ok(caller.account.roles.contains(&Role::Therapist)
+        && latest_state(state, caller.session.clinic, chart)
+            .await?
+            .is_some_and(|s| s.care_team.contains(&caller.session.user)))
+}
+
+/// An invite the caller may complete or revoke: their own, a staff invite for an admin, or a
+/// patient invite for a clinician of the chart's care team.
 async fn own_invite(state: &AppState, caller: &Caller, id: InviteId) -> Result<Invite, ApiError> {
     let invite = state
         .store
@@ -394,7 +431,10 @@ async fn own_invite(state: &AppState, caller: &Caller, id: InviteId) -> Result<I
         .await?
         .ok_or_else(ApiError::not_found)?;
     let admin = caller.account.roles.contains(&Role::Admin);
-    if invite.inviter != caller.session.user && !(admin && invite.kind == InviteKind::Staff) {
+    if invite.inviter != caller.session.user
+        && !(admin && invite.kind == InviteKind::Staff)
+        && !care_team_of(state, caller, &invite).await?
+    {
         return Err(ApiError::not_found());
     }
     Ok(invite)

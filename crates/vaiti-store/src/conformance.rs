@@ -1871,6 +1871,36 @@ pub async fn invite_lifecycle(store: Arc<dyn Store>) {
         store.invite(c, invite.id).await.unwrap(),
         Some(bound.clone())
     );
+    // Neither an open patient invite nor a bound staff invite waits for a care team.
+    let mut open_patient = new_invite(c, w.therapist.id, T0 + 1000);
+    open_patient.kind = InviteKind::Patient;
+    open_patient.chart = Some(w.chart.id);
+    let bound_staff = new_invite(c, w.admin.id, T0 + 1000);
+    let staff_member = patient(c, "kit-EEEE-FFFF");
+    ok(
+        store
+            .apply(vec![
+                Write::CreateInvite(open_patient),
+                Write::CreateInvite(bound_staff.clone()),
+                create_account(&staff_member),
+                bind(&bound_staff, staff_member.id, &sealed("staff binding"), T0),
+            ])
+            .await,
+        "an open patient invite and a bound staff invite",
+    );
+    assert_eq!(
+        store.bound_patient_invites(c).await.unwrap(),
+        vec![bound.clone()],
+        "only the bound patient invite waits for its care team"
+    );
+    assert!(
+        store
+            .bound_patient_invites(new_clinic_id())
+            .await
+            .unwrap()
+            .is_empty(),
+        "another clinic has none"
+    );
 
     let second = patient(c, "kit-CCCC-DDDD");
     conflict(
@@ -1904,6 +1934,10 @@ pub async fn invite_lifecycle(store: Arc<dyn Store>) {
     assert_eq!(
         store.invite(c, invite.id).await.unwrap(),
         Some(completed.clone())
+    );
+    assert!(
+        store.bound_patient_invites(c).await.unwrap().is_empty(),
+        "a completed invite no longer waits"
     );
     conflict(apply1(&*store, complete).await, "completing twice");
     conflict(

@@ -314,6 +314,9 @@ pub trait Store: Send + Sync + 'static {
     async fn invite(&self, clinic: ClinicId, id: InviteId) -> Result<Option<Invite>>;
     /// Every invite made by `inviter`, oldest first.
     async fn invites_by(&self, clinic: ClinicId, inviter: UserId) -> Result<Vec<Invite>>;
+    /// Every patient invite of the clinic that is bound (the patient signed up) and waits for a
+    /// clinician of the chart's care team to complete it, oldest first.
+    async fn bound_patient_invites(&self, clinic: ClinicId) -> Result<Vec<Invite>>;
 
     /// A chart.
     async fn chart(&self, clinic: ClinicId, id: ChartId) -> Result<Option<Chart>>;

@@ -298,6 +298,12 @@ macro_rules! forward_store {
             ) -> $crate::Result<Vec<vaiti_core::Invite>> {
                 self.inner.invites_by(clinic, inviter).await
             }
+            async fn bound_patient_invites(
+                &self,
+                clinic: vaiti_core::ClinicId,
+            ) -> $crate::Result<Vec<vaiti_core::Invite>> {
+                self.inner.bound_patient_invites(clinic).await
+            }
             async fn chart(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -1524,6 +1530,21 @@ where
         rows.iter().map(invite_row).collect()
     }
 
+    pub(crate) async fn bound_patient_invites(&self, clinic: ClinicId) -> Result<Vec<Invite>> {
+        let mut c = self.pool.acquire().await?;
+        let rows = c
+            .fetch_all(
+                concat!(
+                    "SELECT ",
+                    invite_columns!(),
+                    " FROM invites WHERE clinic_id = $1 AND kind = 'patient' AND state = 'bound' ORDER BY created_at, ord"
+                ),
+                args![clinic],
+            )
+            .await?;
+        rows.iter().map(invite_row).collect()
+    }
+
     pub(crate) async fn chart(&self, clinic: ClinicId, id: ChartId) -> Result<Option<Chart>> {
         let mut c = self.pool.acquire().await?;
         let row = c
@@ -1802,8 +1823,9 @@ where
     ) -> Result<Option<LogLeaf>> {
         let mut c = self.pool.acquire().await?;
         // `substr` on a BLOB (SQLite) or a bytea (PostgreSQL) is a byte range in both, so one
-        // statement serves both backends. The primary key is walked backwards from the newest
-        // leaf, and the scan stops at the first match.
+        // statement serves both backends. The expression index log_leaves_by_action (schema 6)
+        // matches it as written: one descent to the newest leaf of the action (keep the two in
+        // step; tests/log_action_index.rs checks both plans).
         let row = c
             .fetch_optional(
                 "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND substr(leaf, 2, 1) = $2 ORDER BY idx DESC LIMIT 1",

@@ -52,39 +52,31 @@ impl SignedIn {
         self.me.account.kind == AccountKind::Patient
     }
 
-    fn seen_key(&self) -> String {
+    /// The storage key of one of this account's items on this device.
+    fn item_key(me: &Unlocked, item: &str) -> String {
         storage::account_key(
-            &hex::encode(self.me.clinic.as_bytes()),
-            &hex::encode(self.me.account.id.as_bytes()),
-            "seen",
+            &hex::encode(me.clinic.as_bytes()),
+            &hex::encode(me.account.id.as_bytes()),
+            item,
         )
     }
 
     /// The device's sealed memory for this account, if it has one that opens.
     pub fn load_seen(me: &Unlocked) -> Seen {
-        let key = storage::account_key(
-            &hex::encode(me.clinic.as_bytes()),
-            &hex::encode(me.account.id.as_bytes()),
-            "seen",
-        );
-        storage::get_bytes(&key)
+        storage::get_bytes(&Self::item_key(me, "seen"))
             .and_then(|b| Seen::open(me, &b).ok())
             .unwrap_or_default()
     }
 
     fn save_seen(&self, seen: &Seen) {
         if let Ok(sealed) = seen.seal(&self.me) {
-            let _ = storage::set_bytes(&self.seen_key(), &sealed);
+            let _ = storage::set_bytes(&Self::item_key(&self.me, "seen"), &sealed);
         }
     }
 
     /// The storage key of this account's draft for `chart`.
     pub fn draft_key(&self, chart: ChartId) -> String {
-        storage::account_key(
-            &hex::encode(self.me.clinic.as_bytes()),
-            &hex::encode(self.me.account.id.as_bytes()),
-            &format!("draft.{chart}"),
-        )
+        Self::item_key(&self.me, &format!("draft.{chart}"))
     }
 }
 
@@ -99,9 +91,15 @@ pub async fn with_session<T>(
     let mut session = Session::open_with(&user.api, &user.me, now_s(), seen).await?;
     session.purpose = purpose;
     let out = f(&session).await;
-    if let Ok(seen) = session.seen() {
-        user.save_seen(&seen);
-        *user.seen.borrow_mut() = seen;
+    if let Ok(mine) = session.seen() {
+        // Another action may have saved meanwhile (several can be in flight): keep the newer
+        // of each, never an older memory over a newer one.
+        let merged = {
+            let mut current = user.seen.borrow_mut();
+            current.merge(&mine);
+            current.clone()
+        };
+        user.save_seen(&merged);
     }
     out
 }

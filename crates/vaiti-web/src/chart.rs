@@ -109,7 +109,7 @@ fn ChartBody(opened: OpenedChart, reload: Callback<()>) -> impl IntoView {
     view! {
         <h1 id="chart-title">{d.name.clone()}</h1>
         <div class="chart-grid">
-            <section class="card" aria-labelledby="identity-title">
+            <section class="card identity" aria-labelledby="identity-title">
                 <h2 id="identity-title">{move || ctx.t(Key::Identity)}</h2>
                 <dl>
                     {row(Key::Hetu, d.hetu.clone())}

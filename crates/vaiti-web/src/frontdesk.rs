@@ -328,9 +328,20 @@ fn directory_choices(s: &Session<'_>) -> Result<Vec<BranchChoice>, ClientError> 
 }
 
 /// Whether this user may invite the patient of a chart whose care team is `care_team` (logins):
-/// the server and the client library allow only a therapist of the care team, whose device
-/// hands the patient their keys when the join completes.
+/// a therapist of the care team, or front desk or an admin (who only ever see the charts of
+/// their own branches). A join the front desk starts waits for a clinician of the care team to
+/// confirm it, since completing it hands the patient the shared notes.
 pub fn may_invite_patient(user: &SignedIn, care_team: &[String]) -> bool {
+    let in_team = user.has_role(Role::Therapist)
+        && care_team
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&user.me.account.login));
+    in_team || user.has_role(Role::Frontdesk) || user.has_role(Role::Admin)
+}
+
+/// Whether this user's portal invites complete on their own device (a clinician of the care
+/// team) rather than waiting for the care team's confirmation.
+fn completes_own_invite(user: &SignedIn, care_team: &[String]) -> bool {
     user.has_role(Role::Therapist)
         && care_team
             .iter()
@@ -418,6 +429,10 @@ pub fn PortalInvite(
     /// Whether the patient already has a portal account (a new invite replaces it).
     #[prop(optional)]
     already: bool,
+    /// Whether a clinician of the care team must confirm the patient's sign-up (an invite from
+    /// the front desk).
+    #[prop(optional)]
+    needs_confirmation: bool,
 ) -> impl IntoView {
     let ctx = use_ctx();
     let code = RwSignal::new(None::<(String, i64)>);
@@ -445,6 +460,7 @@ pub fn PortalInvite(
     view! {
         <div class="portal-invite">
             {already.then(|| view! { <p class="help">{move || ctx.t(Key::InviteReplaces)}</p> })}
+            {needs_confirmation.then(|| view! { <p class="help">{move || ctx.t(Key::InviteConfirmedByTeam)}</p> })}
             <Notice message=error/>
             {move || match code.get() {
                 None => view! {
@@ -470,11 +486,15 @@ pub fn PortalInvite(
 /// The portal part of a patient's card: the invite for a care-team therapist, otherwise who
 /// can make it.
 fn portal_section(ctx: Ctx, chart: ChartId, care_team: &[String], portal: bool) -> AnyView {
-    let allowed = ctx
-        .signed_in()
-        .is_some_and(|u| may_invite_patient(&u, care_team));
+    let user = ctx.signed_in();
+    let allowed = user
+        .as_ref()
+        .is_some_and(|u| may_invite_patient(u, care_team));
+    let confirm = !user
+        .as_ref()
+        .is_some_and(|u| completes_own_invite(u, care_team));
     if allowed {
-        view! { <PortalInvite chart=chart already=portal/> }.into_any()
+        view! { <PortalInvite chart=chart already=portal needs_confirmation=confirm/> }.into_any()
     } else {
         view! { <p class="help">{move || ctx.t(Key::InviteOnlyCareTeam)}</p> }.into_any()
     }

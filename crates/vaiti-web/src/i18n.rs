@@ -233,7 +233,15 @@ strings! {
     AssignTherapist { fi: "Lisää terapeutti hoitotiimiin", en: "Add a therapist to the care team" }
     AddToCareTeam { fi: "Lisää hoitotiimiin", en: "Add to care team" }
     TherapistAdded { fi: "Terapeutti lisätty hoitotiimiin. Hän saa kertomuksen avaimet, kun joku hoitotiimistä seuraavan kerran avaa kertomuksen.", en: "Therapist added to the care team. They get the chart's keys when someone in the care team next opens the chart." }
-    InviteOnlyCareTeam { fi: "Portaaliin kutsuu potilaan hoitotiimin terapeutti: hänen laitteensa antaa potilaalle avaimen hänelle jaettuihin muistiinpanoihin. Pyydä potilaan terapeuttia tekemään kutsu.", en: "A therapist of the patient's care team makes the portal invite: their device gives the patient the key to the notes shared with them. Ask the patient's therapist to invite them." }
+    InviteOnlyCareTeam { fi: "Portaaliin kutsuu potilaan hoitotiimin terapeutti tai potilaan toimipisteen vastaanotto.", en: "The patient's care team or the front desk of the patient's branch invites them to the portal." }
+    PendingJoins { fi: "Vahvistusta odottavat portaalitilit", en: "Portal sign-ups waiting for you" }
+    PendingJoinsHelp { fi: "Vastaanotto kutsui nämä potilaasi portaaliin, ja he ovat luoneet tilinsä. Vahvista vain, jos kutsu on oikealle henkilölle: vahvistus antaa potilaalle hänelle jaetut muistiinpanot.", en: "The front desk invited these patients of yours to the portal, and they have made their accounts. Confirm only if the invite went to the right person: confirming gives the patient the notes shared with them." }
+    PendingJoinDetail { fi: "kutsui {0}, {1}, potilaan tunnus {2}", en: "invited by {0}, {1}, patient login {2}" }
+    ConfirmJoin { fi: "Vahvista", en: "Confirm" }
+    DeclineJoin { fi: "Hylkää", en: "Decline" }
+    JoinConfirmed { fi: "Vahvistettu: potilas voi nyt kirjautua portaaliin.", en: "Confirmed: the patient can now sign in to the portal." }
+    JoinDeclined { fi: "Hylätty: kutsu ja sillä luotu tili on peruttu.", en: "Declined: the invite and the account made with it are revoked." }
+    InviteConfirmedByTeam { fi: "Kun potilas on luonut tilinsä, hänen terapeuttinsa vahvistaa sen seuraavalla kirjautumisellaan. Vasta silloin potilas näkee hänelle jaetut muistiinpanot.", en: "Once the patient has made their account, their therapist confirms it at their next sign-in. Only then does the patient see the notes shared with them." }
     InviteReplaces { fi: "Potilaalla on jo portaalitili. Uusi kutsu korvaa sen (esimerkiksi kadonneen salasanan tai salaisen avaimen vuoksi).", en: "The patient already has a portal account. A new invite replaces it (for a lost password or Secret Key)." }
     CreatingInvite { fi: "Luodaan kutsua laitteellasi…", en: "Making the invite on this device…" }
     InviteExpires { fi: "Vanhenee {0}. Koodia ei näytetä uudelleen.", en: "Expires {0}. The code is not shown again." }

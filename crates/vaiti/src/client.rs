@@ -124,9 +124,37 @@ pub(crate) fn profile_dir(common: &Common) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".vaiti"))
 }
 
-/// Writes a file readable by its owner only, replacing any previous contents.
+/// Writes a file readable by its owner only, replacing any previous contents atomically: the
+/// bytes go to a uniquely named temporary file in the same directory (owner-only, synced), which
+/// is then renamed over `path`, and the directory synced. Readers, a concurrent writer or a crash
+/// see the old file or the new one whole, never a torn mix; the temporary file never outlives a
+/// failed write.
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    write_owner_only(path, contents, false)
+    let name = path
+        .file_name()
+        .with_context(|| format!("writing {}: not a file name", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", hex::encode(nonce)));
+    let tmp = dir.join(tmp_name);
+    // create_new: never follows or reuses whatever already sits at the temporary name.
+    write_owner_only(&tmp, contents, true)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    // Make the rename itself durable.
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))?;
+    Ok(())
 }
 
 /// Creates a file readable by its owner only; fails if it already exists.
@@ -147,10 +175,16 @@ fn write_owner_only(path: &Path, contents: &[u8], must_be_new: bool) -> anyhow::
     let mut file = options
         .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(contents)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("writing {}", path.display()))
+    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        if must_be_new {
+            // Ours alone: a half-written new file is removed rather than left behind.
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    Ok(())
 }
 
 pub(crate) fn create_private_dir(path: &Path) -> anyhow::Result<()> {
@@ -543,4 +577,116 @@ fn parse_purpose(s: &str) -> Result<vaiti_core::AccessPurpose, String> {
     vaiti_core::AccessPurpose::parse(s.trim()).ok_or_else(|| {
         format!("{s:?} is not a purpose: treatment, administration, audit or emergency")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    /// A fresh, empty directory under the system's temporary directory.
+    fn scratch_dir(name: &str) -> PathBuf {
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).unwrap();
+        let dir = std::env::temp_dir().join(format!("vaiti-{name}-{}", hex::encode(nonce)));
+        std::fs::create_dir(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_private_replaces_the_file_whole_owner_only_and_leaves_no_temporaries() {
+        let dir = scratch_dir("write-private");
+        let path = dir.join("seen.vaiti");
+
+        write_private(&path, &[b'a'; 4096]).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![b'a'; 4096]);
+
+        // A file someone left world-readable, and a second name for it: replacing it gives a new
+        // file, owner-only, shorter than the old one with nothing of it left; the other name
+        // still holds the old contents whole (a rename over, not a rewrite in place).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let other_name = dir.join("other-name");
+        std::fs::hard_link(&path, &other_name).unwrap();
+        write_private(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert!(
+            std::fs::read(&other_name).unwrap() == [b'a'; 4096],
+            "the old file was left whole under its other name"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+        }
+        std::fs::remove_file(&other_name).unwrap();
+        assert_eq!(entries(&dir), ["seen.vaiti"]);
+
+        // A path that names no file is refused, and leaves nothing behind.
+        assert!(
+            write_private(&dir.join(".."), b"x").is_err(),
+            "no file name"
+        );
+        assert_eq!(entries(&dir), ["seen.vaiti"]);
+
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn write_private_into_a_missing_directory_fails_and_creates_nothing() {
+        let dir = scratch_dir("write-private-missing");
+        let missing = dir.join("no-such-dir");
+        let err = write_private(&missing.join("profile.json"), b"{}").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("profile.json"),
+            "the error names the file: {err:#}"
+        );
+        assert!(!missing.exists());
+        assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writers_never_leave_a_torn_file() {
+        // Two commands on one profile at once: every read sees one writer's bytes whole.
+        let dir = scratch_dir("write-private-race");
+        let path = dir.join("seen.vaiti");
+        let versions: Vec<Vec<u8>> = (0u8..4).map(|v| vec![b'0' + v; 256 * 1024]).collect();
+        write_private(&path, &versions[0]).unwrap();
+        std::thread::scope(|s| {
+            for v in &versions {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        write_private(path, v).unwrap();
+                    }
+                });
+            }
+            for _ in 0..200 {
+                let read = std::fs::read(&path).unwrap();
+                assert!(
+                    versions.contains(&read),
+                    "torn read: {} bytes, first {:?}",
+                    read.len(),
+                    read.first()
+                );
+            }
+        });
+        assert_eq!(entries(&dir), ["seen.vaiti"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -52,7 +52,8 @@ const INVITE_VALID_S: i64 = 60 * 60;
 /// A member of the demo clinic's staff.
 #[derive(Debug)]
 struct StaffSpec {
-    role: Role,
+    /// One role, or several (a solo practitioner is a therapist and their own front desk).
+    roles: &'static [Role],
     name: &'static str,
     /// The part of the email before `@`.
     user: &'static str,
@@ -61,45 +62,51 @@ struct StaffSpec {
 
 /// The first admin creates the clinic; everyone else is invited by them.
 const ADMIN: StaffSpec = StaffSpec {
-    role: Role::Admin,
+    roles: &[Role::Admin],
     name: "Aino Ylläpito",
     user: "aino.yllapito",
     branch: None,
 };
 
-const STAFF: [StaffSpec; 6] = [
+const STAFF: [StaffSpec; 7] = [
     StaffSpec {
-        role: Role::Therapist,
+        roles: &[Role::Therapist],
         name: "Eero Kuuntelija",
         user: "eero.kuuntelija",
         branch: Some("Helsinki"),
     },
     StaffSpec {
-        role: Role::Therapist,
+        roles: &[Role::Therapist],
         name: "Helmi Hoivanen",
         user: "helmi.hoivanen",
         branch: Some("Helsinki"),
     },
     StaffSpec {
-        role: Role::Therapist,
+        roles: &[Role::Therapist],
         name: "Tuomas Tukija",
         user: "tuomas.tukija",
         branch: Some("Tampere"),
     },
     StaffSpec {
-        role: Role::Frontdesk,
+        roles: &[Role::Frontdesk],
         name: "Veera Vastaanotto",
         user: "veera.vastaanotto",
         branch: Some("Helsinki"),
     },
     StaffSpec {
-        role: Role::Frontdesk,
+        roles: &[Role::Frontdesk],
         name: "Kaisa Kirjaamo",
         user: "kaisa.kirjaamo",
         branch: Some("Tampere"),
     },
     StaffSpec {
-        role: Role::Auditor,
+        roles: &[Role::Therapist, Role::Frontdesk],
+        name: "Saara Itsenäinen",
+        user: "saara.itsenainen",
+        branch: Some("Tampere"),
+    },
+    StaffSpec {
+        roles: &[Role::Auditor],
         name: "Olli Tarkastaja",
         user: "olli.tarkastaja",
         branch: None,
@@ -735,7 +742,12 @@ struct Account {
 
 fn staff_user(spec: &StaffSpec, password: String, secret_key: &SecretKey) -> DemoUser {
     DemoUser {
-        role: spec.role.as_str().to_string(),
+        role: spec
+            .roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         name: spec.name.to_string(),
         login: email(spec.user),
         password,
@@ -807,7 +819,7 @@ async fn seed(url: &str, token: &str, data: &Path) -> anyhow::Result<DemoState> 
         for spec in &STAFF {
             let branch: Vec<String> = spec.branch.iter().map(|b| b.to_string()).collect();
             let created =
-                invite::invite_staff(&s, &email(spec.user), &[spec.role], &branch, INVITE_VALID_S)
+                invite::invite_staff(&s, &email(spec.user), spec.roles, &branch, INVITE_VALID_S)
                     .await
                     .with_context(|| format!("inviting {}", spec.name))?;
             codes.push(created.code);
@@ -852,7 +864,8 @@ async fn seed(url: &str, token: &str, data: &Path) -> anyhow::Result<DemoState> 
     // Front desk adds each branch's patients with their care teams.
     let mut charts: Vec<Option<ChartId>> = PATIENTS.iter().map(|_| None).collect();
     for (spec, account) in STAFF.iter().zip(&staff) {
-        if spec.role != Role::Frontdesk {
+        // The branch's front desk proper adds its patients (a solo practitioner adds their own).
+        if spec.roles != [Role::Frontdesk] {
             continue;
         }
         let Some(branch) = spec.branch else { continue };
@@ -895,7 +908,7 @@ async fn seed(url: &str, token: &str, data: &Path) -> anyhow::Result<DemoState> 
     let mut therapists = Vec::new();
     let mut portal_codes = Vec::new();
     for (spec, account) in STAFF.iter().zip(&staff) {
-        if spec.role != Role::Therapist {
+        if !spec.roles.contains(&Role::Therapist) {
             continue;
         }
         let (api, me) = sign_in(
@@ -1075,9 +1088,17 @@ mod tests {
 
     #[test]
     fn the_cast_is_consistent() {
-        let therapists: Vec<&StaffSpec> =
-            STAFF.iter().filter(|s| s.role == Role::Therapist).collect();
-        assert_eq!(therapists.len(), 3);
+        let therapists: Vec<&StaffSpec> = STAFF
+            .iter()
+            .filter(|s| s.roles.contains(&Role::Therapist))
+            .collect();
+        assert_eq!(therapists.len(), 4);
+        assert!(
+            STAFF
+                .iter()
+                .any(|s| s.roles == [Role::Therapist, Role::Frontdesk]),
+            "a solo practitioner, who adds their own patients"
+        );
         for p in &PATIENTS {
             assert!(!p.therapists.is_empty(), "{} has a care team", p.name);
             for t in p.therapists {
@@ -1095,7 +1116,7 @@ mod tests {
             assert!(
                 STAFF
                     .iter()
-                    .any(|s| s.role == Role::Frontdesk && s.branch == Some(b)),
+                    .any(|s| s.roles == [Role::Frontdesk] && s.branch == Some(b)),
                 "front desk in {b}"
             );
         }

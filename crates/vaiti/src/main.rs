@@ -54,6 +54,11 @@ enum Command {
     Password,
     /// Sync: complete joins you are waiting to complete (every command does this first).
     Sync,
+    /// Measurement for `cargo xtask bench-web`: after one login, opens a chart as the web app
+    /// does (verified session, then one logged release and every note decrypted) several times
+    /// and prints the times as JSON. Each opening is a real, logged chart opening.
+    #[command(hide = true, name = "bench-open-chart")]
+    BenchOpenChart(records::BenchOpenArgs),
     /// Staff: `vaiti staff invite` (admins).
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -112,8 +117,13 @@ enum StaffCommand {
 enum InviteCommand {
     /// Your invites and whether they were used.
     List,
-    /// Revoke an invite (and with --account the account made with it).
+    /// Revoke an invite (and with --account the account made with it). A clinician of the
+    /// care team may also decline a patient's portal join the front desk started this way.
     Revoke(records::InviteRevokeArgs),
+    /// Patients' portal joins the front desk started for your charts, waiting for you.
+    Pending,
+    /// Confirm a patient's portal join: certifies them and gives them the shared notes.
+    Confirm(records::InviteConfirmArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +222,8 @@ fn main() -> std::process::ExitCode {
         Command::Staff(StaffCommand::Invite(a)) => records::staff_invite(&cli.common, a),
         Command::Invite(InviteCommand::List) => records::invite_list(&cli.common),
         Command::Invite(InviteCommand::Revoke(a)) => records::invite_revoke(&cli.common, a),
+        Command::Invite(InviteCommand::Pending) => records::invite_pending(&cli.common),
+        Command::Invite(InviteCommand::Confirm(a)) => records::invite_confirm(&cli.common, a),
         Command::Signup(a) => records::signup(&cli.common, a),
         Command::Patient(PatientCommand::Add(a)) => records::patient_add(&cli.common, a),
         Command::Patient(PatientCommand::List(a)) => records::patient_list(&cli.common, a),
@@ -222,6 +234,7 @@ fn main() -> std::process::ExitCode {
         Command::CareTeam(CareTeamCommand::Remove(a)) => records::care_team(&cli.common, a, false),
         Command::Note(NoteCommand::Add(a)) => records::note_add(&cli.common, a),
         Command::Note(NoteCommand::List(a)) => records::note_list(&cli.common, a),
+        Command::BenchOpenChart(a) => records::bench_open_chart(&cli.common, a),
         Command::Note(NoteCommand::Show(a)) => records::note_show(&cli.common, a),
         Command::Note(NoteCommand::Amend(a)) => records::note_amend(&cli.common, a),
         Command::AccessLog(a) => access::access_log_cmd(&cli.common, a),

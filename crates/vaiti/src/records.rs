@@ -34,10 +34,16 @@ impl<'a> std::ops::Deref for Opened<'a> {
 
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
-        let sealed = self
-            .session
-            .seen()
-            .and_then(|seen| seen.seal(self.session.me));
+        // Another command on this profile may have saved meanwhile: keep the newer of each.
+        let me = self.session.me;
+        let sealed = self.session.seen().and_then(|mut seen| {
+            if let Ok(bytes) = std::fs::read(&self.path)
+                && let Ok(saved) = Seen::open(me, &bytes)
+            {
+                seen.merge(&saved);
+            }
+            seen.seal(me)
+        });
         let saved = match sealed {
             Ok(bytes) => write_private(&self.path, &bytes),
             Err(e) => Err(e.into()),
@@ -214,6 +220,55 @@ pub(crate) fn invite_list(common: &Common) -> anyhow::Result<()> {
                 .unwrap_or_default();
             println!("{}  {:?}  {whom}", i.invite, i.state);
         }
+    }
+    Ok(())
+}
+
+/// `vaiti invite pending`.
+pub(crate) fn invite_pending(common: &Common) -> anyhow::Result<()> {
+    let (rt, api, me) = unlock(common)?;
+    let list = rt.block_on(async {
+        let (s, joined) = open(common, &api, &me).await?;
+        report_joins(common, &joined);
+        anyhow::Ok(invite::pending_joins(&s).await?)
+    })?;
+    if common.json {
+        print_json(&serde_json::to_value(&list)?);
+    } else if list.is_empty() {
+        println!("No portal joins are waiting for you.");
+    } else {
+        println!("Portal joins waiting for your confirmation (vaiti invite confirm INVITE):");
+        for j in &list {
+            println!(
+                "{}  chart {}  patient login {}  invited by {}",
+                j.invite, j.chart, j.login, j.inviter_name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `vaiti invite confirm`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct InviteConfirmArgs {
+    /// The invite id (from `vaiti invite pending`).
+    invite: InviteId,
+}
+
+pub(crate) fn invite_confirm(common: &Common, args: InviteConfirmArgs) -> anyhow::Result<()> {
+    let (rt, api, me) = unlock(common)?;
+    let done = rt.block_on(async {
+        let (s, joined) = open(common, &api, &me).await?;
+        report_joins(common, &joined);
+        anyhow::Ok(invite::confirm_join(&s, args.invite).await?)
+    })?;
+    if common.json {
+        print_json(&serde_json::to_value(&done)?);
+    } else {
+        println!(
+            "Confirmed: {} can now sign in to the portal (invite {}).",
+            done.login, done.invite
+        );
     }
     Ok(())
 }
@@ -569,6 +624,36 @@ pub(crate) fn note_add(common: &Common, args: NoteAddArgs) -> anyhow::Result<()>
     } else {
         println!("Note saved: {id}");
     }
+    Ok(())
+}
+
+/// `vaiti bench-open-chart` (hidden).
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchOpenArgs {
+    /// The chart id.
+    chart: ChartId,
+    /// How many times to open it.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+}
+
+pub(crate) fn bench_open_chart(common: &Common, args: BenchOpenArgs) -> anyhow::Result<()> {
+    let (rt, api, me) = unlock(common)?;
+    let (runs_ms, notes) = rt.block_on(async {
+        let mut seen = Seen::default();
+        let mut runs_ms = Vec::new();
+        let mut notes = 0;
+        for _ in 0..args.runs {
+            let start = std::time::Instant::now();
+            let s = Session::open_with(&api, &me, now(), seen).await?;
+            let opened = chart::open_chart(&s, args.chart).await?;
+            runs_ms.push(start.elapsed().as_secs_f64() * 1000.0);
+            notes = opened.notes.len();
+            seen = s.seen()?;
+        }
+        anyhow::Ok((runs_ms, notes))
+    })?;
+    print_json(&serde_json::json!({ "chart": args.chart, "notes": notes, "runs_ms": runs_ms }));
     Ok(())
 }
 

@@ -237,6 +237,8 @@ fn check_demo_contents(demo: &Value, printed: &str, url: &str) {
     assert_eq!(users_with_role(demo, "admin").len(), 1);
     assert_eq!(users_with_role(demo, "therapist").len(), 3);
     assert_eq!(users_with_role(demo, "frontdesk").len(), 2);
+    // A solo practitioner: a therapist who is also their own front desk.
+    assert_eq!(users_with_role(demo, "therapist,frontdesk").len(), 1);
     assert_eq!(users_with_role(demo, "auditor").len(), 1);
     assert_eq!(users_with_role(demo, "patient").len(), 2);
     let mut passwords = std::collections::HashSet::new();

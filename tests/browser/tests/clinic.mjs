@@ -26,6 +26,7 @@ export const SCREENSHOTS = [
   'sign-in',
   'emergency-kit',
   'caseload',
+  'pending-joins',
   'chart-notes',
   'note-editor',
   'portal-notes',
@@ -216,16 +217,30 @@ export default {
       },
     },
     {
-      name: 'the therapist invites the patient to the portal and gets a one-time code',
+      name: 'front desk invites the patient to the portal and gets a one-time code',
       async run(f) {
-        const { page } = f.browsers.therapist;
-        await page.getByRole('heading', { name: PATIENT.name, level: 1 }).waitFor();
-        await page.getByRole('button', { name: 'Invite to the portal', exact: true }).click();
+        let b = f.browsers.frontdesk;
+        if (b) {
+          await nav(b.page, 'Patients', 'Patients');
+        } else {
+          b = f.browsers.frontdesk = await openBrowser(f.proxy.origin);
+          await openApp(b.page, f.proxy.origin);
+          await signInAs(b.page, f.demo, f.frontdesk);
+          await b.page.getByRole('heading', { name: 'Patients', level: 1 }).waitFor({ timeout: SLOW });
+        }
+        const { page } = b;
+        await page.getByRole('button', { name: `Show identity — ${PATIENT.name}` }).click({ timeout: SLOW });
+        const card = page.getByTestId('identity-card');
+        await card.getByText(PATIENT.hetu, { exact: true }).waitFor({ timeout: SLOW });
+        // The front desk hands the code over; the care team confirms the sign-up.
+        await card.getByText(/their therapist confirms it at their next sign-in/).waitFor();
+        await card.getByRole('button', { name: 'Invite to the portal', exact: true }).click();
         const code = page.getByTestId('invite-code');
         await code.waitFor({ timeout: SLOW });
         f.state.inviteCode = (await code.innerText()).trim();
         assert.match(f.state.inviteCode, /^V1\./, 'an invite code starts with V1.');
-        f.browsers.therapist.assertClean();
+        await page.getByRole('button', { name: 'Done — hide the code', exact: true }).click();
+        b.assertClean();
       },
     },
     {
@@ -257,17 +272,25 @@ export default {
       },
     },
     {
-      name: "the therapist's next sign-in completes the patient's join",
+      name: "the therapist confirms the patient's portal sign-up the front desk started",
       async run(f) {
         const { page } = f.browsers.therapist;
         await signOut(page);
-        // The app completes joins in the background after sign-in: certifying the patient and
-        // wrapping the shared tier's keys to them, then telling the server.
-        const completed = page.waitForResponse((r) => /\/invites\/[0-9a-f]+\/complete$/.test(new URL(r.url()).pathname), { timeout: SLOW });
         await signInAs(page, f.demo, f.therapist);
+        await page.getByRole('heading', { name: 'My caseload', level: 1 }).waitFor({ timeout: SLOW });
+        // Confirming certifies the patient and wraps the shared tier's keys to them.
+        const waiting = page.getByTestId('pending-joins');
+        const row = waiting.locator('li', { hasText: PATIENT.name });
+        await row.waitFor({ timeout: SLOW });
+        await row.getByText(`invited by`).waitFor();
+        await row.getByText(f.state.kit.login).waitFor();
+        await screenshot(page, 'pending-joins');
+        const completed = page.waitForResponse((r) => /\/invites\/[0-9a-f]+\/complete$/.test(new URL(r.url()).pathname), { timeout: SLOW });
+        await row.getByRole('button', { name: 'Confirm', exact: true }).click();
         const res = await completed;
         assert.ok(res.ok(), `completing the join answered ${res.status()}`);
-        await page.getByRole('heading', { name: 'My caseload', level: 1 }).waitFor({ timeout: SLOW });
+        await page.getByText('Confirmed: the patient can now sign in to the portal.').waitFor({ timeout: SLOW });
+        await waiting.waitFor({ state: 'detached', timeout: SLOW });
         await settled(page);
         f.browsers.therapist.assertClean();
       },
@@ -333,7 +356,7 @@ export default {
         const card = page.getByTestId('identity-card');
         await card.getByText(PATIENT.hetu, { exact: true }).waitFor({ timeout: SLOW });
         await card.getByText(f.therapist.login).first().waitFor();
-        await card.getByText(/A therapist of the patient's care team makes the portal invite/).waitFor();
+        await card.getByText('Portal', { exact: true }).waitFor();
         await screenshot(page, 'frontdesk-patients');
         const text = await page.locator('body').innerText();
         const html = await page.content();
@@ -341,7 +364,7 @@ export default {
           assert.ok(!text.includes(secret) && !html.includes(secret), `front desk sees note content: ${secret}`);
         }
         assert.equal(await page.locator('ol.timeline, li.note, #note-title, #chart').count(), 0, 'a notes timeline or editor for front desk');
-        assert.equal(await page.getByRole('button', { name: /Open chart|Sign and lock|Invite to the portal/ }).count(), 0);
+        assert.equal(await page.getByRole('button', { name: /Open chart|Sign and lock|Confirm/ }).count(), 0);
         b.assertClean();
       },
     },

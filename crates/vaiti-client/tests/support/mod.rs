@@ -556,6 +556,27 @@ pub(crate) async fn found_clinic(
     (admin, branch)
 }
 
+/// Signs up with `code` on a fresh device with [`PASSWORD`]: a member of staff with their
+/// invited `email`, a patient with `None`.
+pub(crate) async fn sign_up(
+    url: &str,
+    code: &vaiti_client::invite::InviteCode,
+    email: Option<&str>,
+) -> vaiti_client::invite::SignedUpAccount {
+    signup(
+        &Api::new(url).unwrap(),
+        &NewMember {
+            code,
+            email,
+            display_name: None,
+            password: PASSWORD,
+            now: now(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 /// The admin invites everyone in `staff` (an email and a role each) to `branch`; each signs up;
 /// the admin's next sync certifies them. Returns them logged in, in the order of `staff`.
 pub(crate) async fn hire<const N: usize>(
@@ -576,19 +597,7 @@ pub(crate) async fn hire<const N: usize>(
     }
     let mut secret_keys = Vec::new();
     for ((email, _), code) in staff.iter().zip(&codes) {
-        let account = signup(
-            &Api::new(url).unwrap(),
-            &NewMember {
-                code,
-                email: Some(email),
-                display_name: None,
-                password: PASSWORD,
-                now: now(),
-            },
-        )
-        .await
-        .unwrap();
-        secret_keys.push(account.secret_key);
+        secret_keys.push(sign_up(url, code, Some(email)).await.secret_key);
     }
     {
         let s = admin.session().await.unwrap();
