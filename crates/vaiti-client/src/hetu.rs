@@ -92,6 +92,31 @@ impl Hetu {
         })
     }
 
+    /// The code for a birth date and an individual number, with the main century sign of its
+    /// century (`+`, `-` or `A`) and its check character; validated as [`Hetu::parse`] does
+    /// (test data and the demo use the temporary numbers 900–999).
+    pub fn from_parts(year: u16, month: u8, day: u8, individual: u16) -> Result<Self, HetuError> {
+        let sign = match year {
+            1800..=1899 => '+',
+            1900..=1999 => '-',
+            2000..=2099 => 'A',
+            _ => return Err(HetuError::CenturySign),
+        };
+        if individual > 999 {
+            return Err(HetuError::IndividualNumber);
+        }
+        let yy = u32::from(year % 100);
+        let number =
+            (u32::from(day) * 10_000 + u32::from(month) * 100 + yy) * 1000 + u32::from(individual);
+        let check = CHECK_ALPHABET
+            .get((number % 31) as usize)
+            .map(|c| char::from(*c))
+            .ok_or(HetuError::Checksum)?;
+        Self::parse(&format!(
+            "{day:02}{month:02}{yy:02}{sign}{individual:03}{check}"
+        ))
+    }
+
     /// The normalised text.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -141,6 +166,35 @@ mod tests {
             .nth((n % 31) as usize)
             .unwrap();
         format!("{day:02}{month:02}{yy:02}{sign}{individual:03}{check}")
+    }
+
+    #[test]
+    fn from_parts_builds_the_published_code() {
+        assert_eq!(
+            Hetu::from_parts(1952, 10, 13, 308).unwrap().as_str(),
+            "131052-308T"
+        );
+        assert_eq!(
+            Hetu::from_parts(2024, 1, 1, 901).unwrap().as_str(),
+            make(1, 1, 2024, 'A', 901)
+        );
+        assert_eq!(
+            Hetu::from_parts(1899, 12, 31, 2).unwrap().as_str(),
+            make(31, 12, 1899, '+', 2)
+        );
+        assert_eq!(Hetu::from_parts(2023, 2, 29, 950), Err(HetuError::Date));
+        assert_eq!(
+            Hetu::from_parts(1990, 5, 5, 1),
+            Err(HetuError::IndividualNumber)
+        );
+        assert_eq!(
+            Hetu::from_parts(1990, 5, 5, 1000),
+            Err(HetuError::IndividualNumber)
+        );
+        assert_eq!(
+            Hetu::from_parts(2100, 1, 1, 950),
+            Err(HetuError::CenturySign)
+        );
     }
 
     #[test]

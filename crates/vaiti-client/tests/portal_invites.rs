@@ -106,6 +106,15 @@ async fn clinic(h: Harness) -> Clinic {
     }
 }
 
+/// The Helsinki front desk invites the chart's patient to the portal; returns the code.
+async fn front_desk_invites(c: &Clinic) -> InviteCode {
+    let s = c.fd.session().await.unwrap();
+    invite_patient(&s, c.chart, DEFAULT_INVITE_S)
+        .await
+        .unwrap()
+        .code
+}
+
 /// The patient signs up with `code` on their own device; returns their handle and Secret Key.
 async fn patient_signs_up(
     c: &Clinic,
@@ -133,13 +142,7 @@ fn protocol<T: std::fmt::Debug>(result: Result<T, ClientError>, what: &str) -> S
 }
 
 async fn front_desk_invites_and_a_clinician_of_the_care_team_confirms(c: Clinic) {
-    let code = {
-        let s = c.fd.session().await.unwrap();
-        invite_patient(&s, c.chart, DEFAULT_INVITE_S)
-            .await
-            .unwrap()
-            .code
-    };
+    let code = front_desk_invites(&c).await;
     let (handle, secret_key) = patient_signs_up(&c, &code).await;
 
     // Nobody completes it on sync: not the front desk (who cannot), not the clinician (who
@@ -290,13 +293,7 @@ async fn a_join_signed_by_someone_who_could_not_invite_is_refused(c: Clinic) {
 /// The server changes a listed invite's signature, or the patient's binding: the clinician's
 /// client refuses the list rather than certify anyone.
 async fn a_listed_join_with_a_changed_signature_or_binding_is_refused(c: Clinic) {
-    let code = {
-        let s = c.fd.session().await.unwrap();
-        invite_patient(&s, c.chart, DEFAULT_INVITE_S)
-            .await
-            .unwrap()
-            .code
-    };
+    let code = front_desk_invites(&c).await;
     patient_signs_up(&c, &code).await;
     let id = code.invite_id().as_bytes().to_vec();
     // One bit of the invite's signature, or of the binding's signed body (after its 65-byte

@@ -671,31 +671,20 @@ fn email(user: &str) -> String {
 
 /// A valid identity code with a temporary individual number (900–999, never issued to anyone).
 fn demo_hetu(born: (u16, u8, u8), individual: u16) -> anyhow::Result<String> {
-    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
     let (year, month, day) = born;
     if !(900..=999).contains(&individual) {
         bail!("a demo identity code needs an individual number from 900 to 999");
     }
-    let century = match year {
-        1900..=1999 => '-',
-        2000..=2099 => 'A',
-        _ => bail!("no century sign for {year}"),
-    };
-    let yy = u32::from(year % 100);
-    let number =
-        (u32::from(day) * 10_000 + u32::from(month) * 100 + yy) * 1000 + u32::from(individual);
-    let check = CHECK
-        .get(usize::try_from(number % 31)?)
-        .map(|c| char::from(*c))
-        .context("check character")?;
-    let text = format!("{day:02}{month:02}{yy:02}{century}{individual:03}{check}");
-    // The client's own validation must accept it, as it accepts anything a person types.
-    let parsed = vaiti_client::hetu::Hetu::parse(&text)
-        .map_err(|e| anyhow::anyhow!("demo identity code {text}: {e}"))?;
-    if !parsed.is_temporary() {
-        bail!("demo identity code {text} is not a temporary one");
+    // Built and checked by the client's own validation, as anything a person types is.
+    let hetu = vaiti_client::hetu::Hetu::from_parts(year, month, day, individual)
+        .map_err(|e| anyhow::anyhow!("demo identity code for {year}-{month}-{day}: {e}"))?;
+    if !hetu.is_temporary() {
+        bail!(
+            "demo identity code {} is not a temporary one",
+            hetu.as_str()
+        );
     }
-    Ok(text)
+    Ok(hetu.as_str().to_string())
 }
 
 /// Opens a verified session and does what every client command does first: completes the joins
@@ -1061,7 +1050,9 @@ mod tests {
         // Anything outside the temporary range is refused: the demo never makes a real code.
         assert!(demo_hetu((1985, 3, 14), 899).is_err());
         assert!(demo_hetu((1985, 3, 14), 308).is_err());
-        assert!(demo_hetu((1899, 3, 14), 901).is_err());
+        assert!(demo_hetu((2100, 3, 14), 901).is_err(), "no century sign");
+        assert!(demo_hetu((1985, 2, 30), 901).is_err(), "not a date");
+        assert_eq!(demo_hetu((1899, 3, 14), 901).unwrap(), "140399+9012");
         assert!(demo_hetu((1985, 3, 14), 1000).is_err());
     }
 

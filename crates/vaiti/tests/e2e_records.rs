@@ -255,18 +255,33 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     failure(&patient.run(&["note", "show", &team_note], ""));
     assert_eq!(patient.ok(&["patient", "list"])[0]["chart"], chart.as_str());
 
-    // The patient loses their Secret Key: the care team re-invites them, and the new account
-    // replaces the old one, which can no longer log in.
-    let reinvite = t1.ok(&["patient", "invite", &chart]);
+    // The patient loses their Secret Key: the front desk re-invites them at the desk, a
+    // clinician of the care team confirms the new sign-up (sync alone never completes it), and
+    // the new account replaces the old one, which can no longer log in.
+    let reinvite = fd.ok(&["patient", "invite", &chart]);
     let patient_again = User::new(dir, "patient-new-device");
-    json(&patient_again.signup(&url, &s(&reinvite["code"]), None));
-    assert_eq!(
-        t1.ok(&["sync"])["completed_joins"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let again = json(&patient_again.signup(&url, &s(&reinvite["code"]), None));
+    for user in [fd, t1] {
+        assert!(
+            user.ok(&["sync"])["completed_joins"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+    }
+    assert!(fd.ok(&["invite", "pending"]).as_array().unwrap().is_empty());
+    assert!(t3.ok(&["invite", "pending"]).as_array().unwrap().is_empty());
+    let pending = t1.ok(&["invite", "pending"]);
+    let pending = pending.as_array().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["chart"], chart.as_str());
+    assert_eq!(pending[0]["login"], again["handle"]);
+    assert_eq!(pending[0]["invite"], reinvite["invite"]);
+    failure(&t3.run(&["invite", "confirm", &s(&reinvite["invite"])], ""));
+    failure(&patient_again.run(&["note", "list", &chart], ""));
+    let confirmed = t1.ok(&["invite", "confirm", &s(&reinvite["invite"])]);
+    assert_eq!(confirmed["login"], again["handle"]);
+    assert!(t1.ok(&["invite", "pending"]).as_array().unwrap().is_empty());
     failure(&patient.run(&["note", "list", &chart], ""));
     assert_eq!(
         patient_again.ok(&["note", "show", &shared_note])["text"],
@@ -410,10 +425,9 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     assert_eq!(verified["recomputed"], true, "{verified}");
     assert_eq!(t3.ok(&["log", "verify"])["recomputed"], false);
 
-    // Revoking an account: it can no longer log in.
-    let list = t1.ok(&["invite", "list"]);
-    let patient_invite = s(&list.as_array().unwrap().last().unwrap()["invite"]);
-    t1.ok(&["invite", "revoke", &patient_invite, "--account"]);
+    // Revoking an account: it can no longer log in. A clinician of the care team may revoke the
+    // portal invite the front desk made, with the account made with it.
+    t1.ok(&["invite", "revoke", &s(&reinvite["invite"]), "--account"]);
     failure(&patient.run(&["note", "list", &chart], ""));
 
     // t1 leaves the clinic: the admin revokes the account. Everything t1 wrote and every key t1
