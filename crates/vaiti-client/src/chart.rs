@@ -1227,6 +1227,9 @@ pub struct NoteVersion {
     pub version: u64,
     /// Who wrote it (email).
     pub author: String,
+    /// Their name as their certificate gives it, if it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
     /// When (seconds since the Unix epoch).
     pub created_at: i64,
     /// The title.
@@ -1235,6 +1238,13 @@ pub struct NoteVersion {
     pub text: String,
     /// Why it amends the previous version.
     pub reason: Option<String>,
+}
+
+impl NoteVersion {
+    /// The author for people to read: their name, or their login when the certificate has none.
+    pub fn author_label(&self) -> &str {
+        self.author_name.as_deref().unwrap_or(&self.author)
+    }
 }
 
 /// A note with every version, opened and checked.
@@ -1293,6 +1303,7 @@ fn open_notes(
             opened.push(NoteVersion {
                 version: rv.version,
                 author: author.certificate.login.clone(),
+                author_name: author.certificate.display_name.clone(),
                 created_at: rv.created_at,
                 title: content.title,
                 text: content.text,

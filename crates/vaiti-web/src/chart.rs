@@ -186,6 +186,7 @@ fn NoteCard(note: Note, reload: Callback<()>) -> impl IntoView {
     let Some(current) = note.current().cloned() else {
         return ().into_any();
     };
+    let author = current.author_label().to_string();
     let shared = note.tier == "shared";
     let originals: Vec<_> = note.versions[..note.versions.len() - 1].to_vec();
     let amending = RwSignal::new(false);
@@ -196,7 +197,7 @@ fn NoteCard(note: Note, reload: Callback<()>) -> impl IntoView {
                 <h3>{current.title.clone()}</h3>
                 <span class="badge">{move || if shared { ctx.t(Key::TierShared) } else { ctx.t(Key::TierTeam) }}</span>
                 <span class="meta">
-                    {move || ctx.tf(Key::WrittenBy, &[&current.author, &fmt_time(current.created_at, ctx.lang.get())])}
+                    {move || ctx.tf(Key::WrittenBy, &[&author, &fmt_time(current.created_at, ctx.lang.get())])}
                     {(current.version > 1).then(|| format!(" · v{}", current.version))}
                 </span>
             </header>
@@ -212,7 +213,7 @@ fn NoteCard(note: Note, reload: Callback<()>) -> impl IntoView {
                         let v = v.clone();
                         view! {
                             <div class="version">
-                                <p class="meta">{move || ctx.tf(Key::Version, &[&v.version.to_string()])} " · " {v.author.clone()}</p>
+                                <p class="meta">{move || ctx.tf(Key::Version, &[&v.version.to_string()])} " · " {v.author_label().to_string()}</p>
                                 <div class="note-text">{v.text.clone()}</div>
                             </div>
                         }

@@ -61,11 +61,12 @@ pub fn SharedNotes() -> impl IntoView {
                     <ol class="timeline">
                         {list.into_iter().filter_map(|n| {
                             let v = n.current()?.clone();
+                            let author = v.author_label().to_string();
                             Some(view! {
                                 <li class="note shared">
                                     <header>
                                         <h2>{v.title.clone()}</h2>
-                                        <span class="meta">{move || ctx.tf(Key::WrittenBy, &[&v.author, &fmt_time(v.created_at, ctx.lang.get())])}</span>
+                                        <span class="meta">{move || ctx.tf(Key::WrittenBy, &[&author, &fmt_time(v.created_at, ctx.lang.get())])}</span>
                                     </header>
                                     <div class="note-text">{v.text.clone()}</div>
                                 </li>

@@ -311,6 +311,8 @@ export default {
         const html = await page.content();
         assert.ok(!html.includes('PRV-4417') && !html.includes('Q7-Kuusi'), 'the private note is nowhere in the page');
         assert.equal(await page.locator('ol.timeline li.note').count(), 1, 'exactly one note');
+        // The author by the name they chose at sign-up (it is in their certificate).
+        await page.locator('ol.timeline li.note .meta', { hasText: f.therapist.name }).waitFor();
         await screenshot(page, 'portal-notes');
 
         await nav(page, 'Who has accessed my record', 'Who accessed my record, and why');
