@@ -332,11 +332,9 @@ fn directory_choices(s: &Session<'_>) -> Result<Vec<BranchChoice>, ClientError> 
 /// their own branches). A join the front desk starts waits for a clinician of the care team to
 /// confirm it, since completing it hands the patient the shared notes.
 pub fn may_invite_patient(user: &SignedIn, care_team: &[String]) -> bool {
-    let in_team = user.has_role(Role::Therapist)
-        && care_team
-            .iter()
-            .any(|l| l.eq_ignore_ascii_case(&user.me.account.login));
-    in_team || user.has_role(Role::Frontdesk) || user.has_role(Role::Admin)
+    completes_own_invite(user, care_team)
+        || user.has_role(Role::Frontdesk)
+        || user.has_role(Role::Admin)
 }
 
 /// Whether this user's portal invites complete on their own device (a clinician of the care
