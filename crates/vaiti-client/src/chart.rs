@@ -403,15 +403,9 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
     )?)
 }
 
-/// Who may hand out a chart's identity key: whoever created the chart, or a clinician of one of
-/// its care teams (care-team add, a patient's join). A certified outsider could otherwise give a
-/// reader a key of their own and a forged identity record under it.
+/// Refuses an identity key from someone who may not hand it out (`custody`).
 fn check_identity_wrapper(states: &[ChartStateV1], wrapped_by: UserId) -> Result<(), ClientError> {
-    let allowed = states
-        .first()
-        .is_some_and(|first| first.author == wrapped_by)
-        || states.iter().any(|st| st.care_team.contains(&wrapped_by));
-    if allowed {
+    if crate::custody::may_give_identity_key(states, wrapped_by) {
         Ok(())
     } else {
         Err(bad(
@@ -426,18 +420,6 @@ fn case_target(chart: ChartId, tier: Tier, epoch: u32) -> WrapTarget {
         tier: Some(tier),
         epoch: Epoch(epoch),
     }
-}
-
-/// Whether `wrapper` may hand out the chart's case keys of `epoch`: a clinician of the care team
-/// of a state at that epoch or later (current clinicians pass older keys on to a new member), or
-/// the clinician whose removal started that epoch. Anyone else who is merely certified — a
-/// clinician outside the team, one removed before the epoch, front desk, the patient — could
-/// otherwise give a reader a key they know, and the reader would seal new notes under it.
-fn may_wrap_case_key(states: &[ChartStateV1], wrapper: UserId, epoch: u32) -> bool {
-    states.iter().enumerate().any(|(i, st)| {
-        (st.epoch >= epoch && st.care_team.contains(&wrapper))
-            || (i > 0 && st.epoch == epoch && st.author == wrapper)
-    })
 }
 
 /// The case keys wrapped to the caller, by (tier, epoch).
@@ -464,7 +446,7 @@ fn case_keys(
                     "a case key is of a later epoch than the chart's latest state: the chart's history was cut",
                 ));
             }
-            if !may_wrap_case_key(&loaded.states, w.wrapped_by, epoch) {
+            if !crate::custody::may_give_case_key(&loaded.states, w.wrapped_by, epoch) {
                 return Err(bad(
                     "a case key was wrapped by someone who may not hand it out (not a clinician of the chart's care team at that epoch)",
                 ));

@@ -680,26 +680,22 @@ async fn complete_one(
             let (bytes, signature) = certificate.sign_with_root(&root)?;
             // Front desk and admins hold their branches' directory keys.
             let mut wraps = Vec::new();
-            if body
-                .roles
-                .iter()
-                .any(|r| matches!(r, Role::Frontdesk | Role::Admin))
-            {
-                for branch in &body.branches {
-                    let key = s.directory_key(*branch).await?;
-                    let scope = WrapScope::Directory {
-                        branch: *branch,
-                        epoch: key.epoch().0,
-                    };
-                    let w = encryption_key.wrap(&key, s.me.clinic, &s.me.signing_key)?;
-                    wraps.push(vaiti_core::api::NewWrap {
-                        scope,
-                        recipient: vaiti_core::Recipient::User { user: invitee },
-                        recipient_key: core_key(encryption_key.key_id()),
-                        wrap: Sealed(w.bytes),
-                        signature: Sealed(w.signature.to_bytes().to_vec()),
-                    });
-                }
+            for branch in body.branches.iter().filter(|b| {
+                crate::custody::may_receive_directory_key(&body.roles, &body.branches, **b)
+            }) {
+                let key = s.directory_key(*branch).await?;
+                let scope = WrapScope::Directory {
+                    branch: *branch,
+                    epoch: key.epoch().0,
+                };
+                let w = encryption_key.wrap(&key, s.me.clinic, &s.me.signing_key)?;
+                wraps.push(vaiti_core::api::NewWrap {
+                    scope,
+                    recipient: vaiti_core::Recipient::User { user: invitee },
+                    recipient_key: core_key(encryption_key.key_id()),
+                    wrap: Sealed(w.bytes),
+                    signature: Sealed(w.signature.to_bytes().to_vec()),
+                });
             }
             CompleteInvite {
                 certificate: NewCertificate {

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod api;
 pub mod chart;
 mod conv;
+pub mod custody;
 pub mod detection;
 pub mod directory;
 pub mod draft;

@@ -100,7 +100,7 @@ fn readers<'s>(s: &'s Session<'_>) -> Vec<(&'s UserId, &'s Member)> {
     let mut readers: Vec<(&UserId, &Member)> = s
         .members
         .iter()
-        .filter(|(_, m)| m.has_role(Role::Admin) || m.has_role(Role::Auditor))
+        .filter(|(_, m)| crate::custody::may_receive_report(m))
         .collect();
     readers.sort_by_key(|(id, _)| **id);
     readers

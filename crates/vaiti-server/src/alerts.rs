@@ -28,12 +28,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::alert::{AlertList, RegisterDecoy};
-use vaiti_core::{AccountKind, Alert, AlertId, AlertKind, ChartId, ClinicId, Role, UserId};
+use vaiti_core::{Alert, AlertId, AlertKind, ChartId, ClinicId, UserId};
 use vaiti_store::Write;
 
-use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{Admin, LogReader};
 use crate::state::{AppState, StartError};
 
 use decoys::{DecoyError, Decoys};
@@ -421,14 +421,6 @@ pub(crate) async fn patient_report(
 
 // ---- Endpoints ----
 
-fn forbidden(message: &str) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
-}
-
-fn has_role(caller: &Caller, role: Role) -> bool {
-    caller.account.kind == AccountKind::Staff && caller.account.roles.contains(&role)
-}
-
 impl From<DecoyError> for ApiError {
     fn from(e: DecoyError) -> Self {
         match e {
@@ -466,12 +458,9 @@ pub(crate) struct AlertsQuery {
 )]
 pub(crate) async fn list_alerts(
     State(state): State<AppState>,
-    caller: Caller,
+    LogReader { caller, .. }: LogReader,
     Query(query): Query<AlertsQuery>,
 ) -> Result<axum::Json<AlertList>, ApiError> {
-    if !has_role(&caller, Role::Admin) && !has_role(&caller, Role::Auditor) {
-        return Err(forbidden("only admins and auditors read alerts"));
-    }
     let limit = query.limit.unwrap_or(100).min(MAX_LISTED);
     let alerts = state.store.alerts(caller.session.clinic, limit).await?;
     Ok(axum::Json(AlertList { alerts }))
@@ -497,12 +486,9 @@ pub(crate) async fn list_alerts(
 )]
 pub(crate) async fn acknowledge_alert(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin { caller, .. }: Admin,
     Path((_clinic, alert)): Path<(ClinicId, AlertId)>,
 ) -> Result<StatusCode, ApiError> {
-    if !has_role(&caller, Role::Admin) {
-        return Err(forbidden("only admins acknowledge alerts"));
-    }
     let clinic = caller.session.clinic;
     crate::access_log::apply_logged(
         &state,
@@ -548,12 +534,9 @@ pub(crate) async fn acknowledge_alert(
 )]
 pub(crate) async fn register_decoy(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin { caller, .. }: Admin,
     Json(req): Json<RegisterDecoy>,
 ) -> Result<StatusCode, ApiError> {
-    if !has_role(&caller, Role::Admin) {
-        return Err(forbidden("only admins register decoys"));
-    }
     let clinic = caller.session.clinic;
     let admin = caller.session.user;
     chart_named(&state, clinic, req.chart, admin).await;

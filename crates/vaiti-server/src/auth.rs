@@ -573,6 +573,9 @@ pub struct Caller {
     pub session: Session,
     /// The account.
     pub account: Account,
+    /// Whether the account holds a live certificate (issued, not revoked, not expired). Until
+    /// it does, it holds no role on the server (`policy`).
+    pub certified: bool,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -645,7 +648,17 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .filter(|a| a.status == AccountStatus::Active)
             .ok_or_else(unauthenticated)?;
-        Ok(Caller { session, account })
+        let now = state.now();
+        let certified = state
+            .store
+            .latest_certificate(session.clinic, session.user)
+            .await?
+            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > now);
+        Ok(Caller {
+            session,
+            account,
+            certified,
+        })
     }
 }
 

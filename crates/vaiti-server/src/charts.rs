@@ -15,26 +15,18 @@ use vaiti_core::api::{
 };
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{
-    AccountKind, BranchId, Chart, ChartId, ChartStateEntry, ClinicId, DirectoryWrap, KeyWrap,
-    ObjectId, Recipient, RecordVersion, Role, WrapScope, record_kind, tier,
+    BranchId, Chart, ChartId, ChartStateEntry, ClinicId, DirectoryWrap, KeyWrap, ObjectId,
+    Recipient, RecordVersion, WrapScope, record_kind, tier,
 };
 use vaiti_store::Write;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{
+    self, Access, CareTeamGate, Certified, ChartStaffGate, OnChart, Staff, access, holds_directory,
+};
 use crate::state::AppState;
-
-/// How the caller relates to a chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Access {
-    /// A clinician in the latest chart state's care team: everything.
-    CareTeam,
-    /// The chart's patient: identity and the shared tier.
-    Patient,
-    /// Front desk or an admin of the chart's branch: search card and identity, never notes.
-    Directory,
-}
 
 fn hex32(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -54,50 +46,6 @@ pub(crate) async fn latest_state(
                 .map_err(|_| ApiError::internal("a stored chart state does not parse"))
         })
         .transpose()
-}
-
-fn is_directory_holder(caller: &Caller, branch: BranchId) -> bool {
-    let roles = &caller.account.roles;
-    roles.contains(&Role::Admin)
-        || (roles.contains(&Role::Frontdesk) && caller.account.branches.contains(&branch))
-}
-
-/// The caller's access to a chart, or 404 (never 403: whether a chart exists is not the caller's
-/// business unless they may see it).
-pub(crate) async fn access(
-    state: &AppState,
-    caller: &Caller,
-    chart: ChartId,
-) -> Result<(Chart, Option<ChartStateV1>, Access), ApiError> {
-    let clinic = caller.session.clinic;
-    // Before any check: a request naming a decoy alerts whether it is granted or refused.
-    crate::alerts::chart_named(state, clinic, chart, caller.session.user).await;
-    let row = state
-        .store
-        .chart(clinic, chart)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let latest = latest_state(state, clinic, chart).await?;
-    let user = caller.session.user;
-    let access = match caller.account.kind {
-        AccountKind::Patient => latest
-            .as_ref()
-            .filter(|s| s.patient == Some(user))
-            .map(|_| Access::Patient),
-        AccountKind::Staff => {
-            if latest.as_ref().is_some_and(|s| s.care_team.contains(&user))
-                && caller.account.roles.contains(&Role::Therapist)
-            {
-                Some(Access::CareTeam)
-            } else if is_directory_holder(caller, row.branch) {
-                Some(Access::Directory)
-            } else {
-                None
-            }
-        }
-    };
-    let access = access.ok_or_else(ApiError::not_found)?;
-    Ok((row, latest, access))
 }
 
 /// Checks a new chart-state entry against the chart's stored chain and the caller; returns it
@@ -153,9 +101,14 @@ pub(crate) async fn check_state_entry(
             .account(clinic, *member)
             .await?
             .ok_or_else(|| ApiError::bad_request("a care-team member has no account"))?;
-        if !account.roles.contains(&Role::Therapist) {
+        let certified = state
+            .store
+            .latest_certificate(clinic, *member)
+            .await?
+            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > state.now());
+        if !policy::may_be_in_care_team(&account, certified) {
             return Err(ApiError::bad_request(
-                "only clinicians (the therapist role) can be in a care team",
+                "only certified clinicians (the therapist role) can be in a care team",
             ));
         }
     }
@@ -280,6 +233,21 @@ fn check_chart_wraps(
 
 /// Adds a patient: the chart, its first state, identity record, search card and key wraps, in
 /// one transaction. Front desk and admins of the branch.
+/// Refuses case-key wraps from anyone who may not hand case keys out (`policy`).
+fn check_case_key_wrapper(wraps: &[NewWrap], access: Option<Access>) -> Result<(), ApiError> {
+    let has_case_keys = wraps
+        .iter()
+        .any(|w| matches!(w.scope, WrapScope::Case { .. }));
+    if has_case_keys && !policy::may_wrap_case_keys(access) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only a clinician of the chart's care team hands out its case keys",
+        ));
+    }
+    Ok(())
+}
+
 #[utoipa::path(
     post,
     path = "/api/v1/clinics/{clinic}/charts",
@@ -299,23 +267,33 @@ fn check_chart_wraps(
 )]
 pub(crate) async fn create_chart(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
     Json(req): Json<CreateChart>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
-    if caller.account.kind != AccountKind::Staff || !is_directory_holder(&caller, req.branch) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only front desk and admins of the branch add patients",
-        ));
-    }
+    policy::require(
+        holds_directory(&caller, req.branch),
+        "only front desk and admins of the branch add patients",
+    )?;
     let parsed = check_state_entry(&state, &caller, clinic, req.chart, &req.state).await?;
     if parsed.seq != 1 || parsed.branch != req.branch || parsed.patient.is_some() {
         return Err(ApiError::bad_request(
             "a new chart's first state names its branch and no patient",
         ));
     }
+    let row = Chart {
+        clinic,
+        id: req.chart,
+        branch: req.branch,
+        created_by: caller.session.user,
+        created_at: state.now(),
+    };
+    // Case keys come only from a clinician of the care team; whoever creates a chart as front
+    // desk or admin hands out its identity key, nothing more.
+    check_case_key_wrapper(
+        &req.wraps,
+        policy::chart_access(&caller, &row, Some(&parsed)),
+    )?;
     if req.identity.kind != record_kind::IDENTITY_RECORD
         || req.search_card.kind != record_kind::SEARCH_CARD
         || req.identity.version != 1
@@ -335,16 +313,10 @@ pub(crate) async fn create_chart(
             "the identity key must also be wrapped to escrow",
         ));
     }
-    let now = state.now();
+    let now = row.created_at;
     let state_hash = req.state.hash.0.clone();
     let mut writes = vec![
-        Write::CreateChart(Chart {
-            clinic,
-            id: req.chart,
-            branch: req.branch,
-            created_by: caller.session.user,
-            created_at: now,
-        }),
+        Write::CreateChart(row),
         state_write(clinic, req.chart, &caller, req.state, now)?,
         record_write(clinic, req.chart, &caller, req.identity)?,
         record_write(clinic, req.chart, &caller, req.search_card)?,
@@ -399,14 +371,14 @@ pub(crate) struct ChartsQuery {
 )]
 pub(crate) async fn list_charts(
     State(state): State<AppState>,
-    caller: Caller,
+    Certified { caller, .. }: Certified,
     Query(query): Query<ChartsQuery>,
 ) -> Result<axum::Json<ChartList>, ApiError> {
     let clinic = caller.session.clinic;
     let user = caller.session.user;
     let mut charts = Vec::new();
     if let Some(branch) = query.branch {
-        if caller.account.kind != AccountKind::Staff || !is_directory_holder(&caller, branch) {
+        if !holds_directory(&caller, branch) {
             return Err(ApiError::not_found());
         }
         for chart in state.store.charts_in_branch(clinic, branch).await? {
@@ -511,13 +483,16 @@ async fn all_versions(
 /// One chart as the caller may see it: its state chain, the caller's wraps, and every record
 /// version the caller may read. Not a handler: a chart is only handed out by the signed, logged
 /// release (`crate::release`), which calls this.
+/// The chart as `caller` may see it, given the access the gate decided.
 pub(crate) async fn build_view(
     state: &AppState,
     caller: &Caller,
-    chart: ChartId,
-) -> Result<(ChartView, Access), ApiError> {
+    row: Chart,
+    latest: Option<ChartStateV1>,
+    access: Access,
+) -> Result<ChartView, ApiError> {
     let clinic = caller.session.clinic;
-    let (row, latest, access) = access(state, caller, chart).await?;
+    let chart = row.id;
     let states = state.store.chart_states(clinic, chart).await?;
     let mut keyless = Vec::new();
     if let (Access::CareTeam, Some(latest)) = (access, latest.as_ref()) {
@@ -543,8 +518,7 @@ pub(crate) async fn build_view(
             Some(chart),
         )
         .await?;
-    let directory = access == Access::Directory
-        || (caller.account.kind == AccountKind::Staff && is_directory_holder(caller, row.branch));
+    let directory = access == Access::Directory || holds_directory(caller, row.branch);
     let (directory_wrap, search_card) = if directory {
         (
             state.store.directory_wrap(clinic, chart).await?,
@@ -565,19 +539,16 @@ pub(crate) async fn build_view(
         }
         Access::Directory => Vec::new(),
     };
-    Ok((
-        ChartView {
-            chart: row,
-            states,
-            wraps,
-            directory_wrap,
-            identity,
-            search_card,
-            notes,
-            keyless,
-        },
-        access,
-    ))
+    Ok(ChartView {
+        chart: row,
+        states,
+        wraps,
+        directory_wrap,
+        identity,
+        search_card,
+        notes,
+        keyless,
+    })
 }
 
 /// A care-team change: the next signed chart state and the wraps it needs (a new member's keys,
@@ -603,13 +574,20 @@ pub(crate) async fn build_view(
 )]
 pub(crate) async fn append_state(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller,
+        chart: row,
+        latest,
+        access,
+        ..
+    }: OnChart<ChartStaffGate>,
     Json(req): Json<AppendChartState>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
-    let (_, latest, access) = access(&state, &caller, chart).await?;
+    let chart = row.id;
+    let access = access.ok_or_else(ApiError::not_found)?;
     let parsed = check_state_entry(&state, &caller, clinic, chart, &req.state).await?;
+    check_case_key_wrapper(&req.wraps, Some(access))?;
     match access {
         Access::CareTeam => {}
         // Front desk and admins of the branch may add clinicians to the care team, nothing else:
@@ -679,15 +657,19 @@ pub(crate) async fn append_state(
 )]
 pub(crate) async fn put_wraps(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller,
+        chart: row,
+        latest,
+        ..
+    }: OnChart<CareTeamGate>,
     Json(req): Json<PutWraps>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
-    let (_, latest, access) = access(&state, &caller, chart).await?;
+    let chart = row.id;
     let latest = latest.ok_or_else(ApiError::not_found)?;
-    if access != Access::CareTeam || req.wraps.is_empty() {
-        return Err(ApiError::not_found());
+    if req.wraps.is_empty() {
+        return Err(ApiError::bad_request("no wraps"));
     }
     check_chart_wraps(&req.wraps, chart, &latest)?;
     let now = state.now();
@@ -730,12 +712,18 @@ pub(crate) async fn put_wraps(
 )]
 pub(crate) async fn put_record(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller,
+        chart: row,
+        latest,
+        access,
+        ..
+    }: OnChart<ChartStaffGate>,
     Json(req): Json<NewRecord>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
-    let (_, latest, access) = access(&state, &caller, chart).await?;
+    let chart = row.id;
+    let access = access.ok_or_else(ApiError::not_found)?;
     let latest = latest.ok_or_else(ApiError::not_found)?;
     match req.kind {
         record_kind::NOTE => {
@@ -807,7 +795,7 @@ pub(crate) async fn put_record(
 )]
 pub(crate) async fn object_location(
     State(state): State<AppState>,
-    caller: Caller,
+    Certified { caller, .. }: Certified,
     Path((_clinic, object)): Path<(ClinicId, ObjectId)>,
 ) -> Result<axum::Json<ObjectLocation>, ApiError> {
     let versions = state
@@ -816,12 +804,7 @@ pub(crate) async fn object_location(
         .await?;
     let first = versions.first().ok_or_else(ApiError::not_found)?;
     let (_, _, access) = access(&state, &caller, first.chart).await?;
-    let visible = match access {
-        Access::CareTeam => true,
-        Access::Patient => first.kind == record_kind::NOTE && first.tier == tier::SHARED,
-        Access::Directory => first.kind != record_kind::NOTE,
-    };
-    if !visible {
+    if !policy::may_see_record(access, first.kind, first.tier) {
         return Err(ApiError::not_found());
     }
     Ok(axum::Json(ObjectLocation {

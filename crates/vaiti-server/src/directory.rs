@@ -8,14 +8,13 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::api::{CreateBranch, Directory, MyWraps, RenewCertificate, UpdateManifest};
-use vaiti_core::{
-    AccountKind, Certificate, ChartId, ClinicId, KeyWrap, Recipient, Role, WrapScope,
-};
+use vaiti_core::{AccountKind, Certificate, ChartId, ClinicId, KeyWrap, Recipient, WrapScope};
 use vaiti_store::Write;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{self, Admin, Staff};
 use crate::state::AppState;
 
 /// The manifest and every certificate of the caller's clinic.
@@ -43,8 +42,9 @@ pub(crate) async fn directory(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let mut certificates = state.store.certificates(clinic).await?;
-    // A patient sees the staff's certificates and their own, never other patients'.
-    if caller.account.kind == vaiti_core::AccountKind::Patient {
+    // A patient, or an account not yet certified, sees the staff's certificates and their own,
+    // never patients'.
+    if caller.account.kind == vaiti_core::AccountKind::Patient || !caller.certified {
         let mut staff = std::collections::HashSet::new();
         for a in state.store.accounts(clinic).await? {
             if a.kind == vaiti_core::AccountKind::Staff {
@@ -130,16 +130,9 @@ pub(crate) async fn my_wraps(
 )]
 pub(crate) async fn create_branch(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin { caller, .. }: Admin,
     Json(req): Json<CreateBranch>,
 ) -> Result<StatusCode, ApiError> {
-    if !caller.account.roles.contains(&Role::Admin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an admin can add a branch",
-        ));
-    }
     let clinic = caller.session.clinic;
     let branch = match req.wraps.first().map(|w| w.scope) {
         Some(WrapScope::Directory { branch, epoch: 1 }) => branch,
@@ -224,7 +217,7 @@ pub(crate) async fn create_branch(
 )]
 pub(crate) async fn renew_certificate(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
     Json(req): Json<RenewCertificate>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
@@ -243,29 +236,20 @@ pub(crate) async fn renew_certificate(
     if member.status != vaiti_core::AccountStatus::Active {
         return Err(ApiError::not_found());
     }
-    match member.kind {
-        AccountKind::Staff => {
-            if !caller.account.roles.contains(&Role::Admin) {
-                return Err(forbidden());
+    // A patient's chart is the one whose latest state names them.
+    let mut care_team_of_patient = false;
+    if member.kind == AccountKind::Patient {
+        for chart in state.store.charts_wrapped_to(clinic, req.user).await? {
+            if let Some(latest) = crate::charts::latest_state(&state, clinic, chart).await?
+                && latest.patient == Some(req.user)
+                && latest.care_team.contains(&caller.session.user)
+            {
+                care_team_of_patient = true;
             }
         }
-        AccountKind::Patient => {
-            // The patient's chart is the one whose latest state names them; the caller must be a
-            // clinician of its care team.
-            let mut allowed = false;
-            for chart in state.store.charts_wrapped_to(clinic, req.user).await? {
-                if let Some(latest) = crate::charts::latest_state(&state, clinic, chart).await?
-                    && latest.patient == Some(req.user)
-                    && latest.care_team.contains(&caller.session.user)
-                    && caller.account.roles.contains(&Role::Therapist)
-                {
-                    allowed = true;
-                }
-            }
-            if !allowed {
-                return Err(forbidden());
-            }
-        }
+    }
+    if !policy::may_certify(&caller, member.kind, care_team_of_patient) {
+        return Err(forbidden());
     }
     if req.certificate.signature.as_bytes().len() != 65
         || req.certificate.body.as_bytes().is_empty()
@@ -319,16 +303,9 @@ pub(crate) async fn renew_certificate(
 )]
 pub(crate) async fn update_manifest(
     State(state): State<AppState>,
-    caller: Caller,
+    Admin { caller, .. }: Admin,
     Json(req): Json<UpdateManifest>,
 ) -> Result<StatusCode, ApiError> {
-    if !caller.account.roles.contains(&Role::Admin) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an admin can change the clinic manifest",
-        ));
-    }
     let clinic = caller.session.clinic;
     crate::access_log::apply_logged(
         &state,

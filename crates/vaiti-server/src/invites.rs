@@ -13,7 +13,7 @@ use vaiti_core::api::{
 use vaiti_core::signed::{BINDING_SIGNATURE_LEN, BindingV1, InviteV1};
 use vaiti_core::{
     Account, AccountKind, AccountStatus, Certificate, ClinicId, Invite, InviteId, InviteKind,
-    InviteState, KeyWrap, Recipient, Role, Sealed, UserId, WrapScope,
+    InviteState, KeyWrap, Recipient, Sealed, UserId, WrapScope,
 };
 use vaiti_opaque::VaitiOpaqueSuite as Suite;
 use vaiti_opaque::opaque_ke::{RegistrationUpload, ServerRegistration};
@@ -23,6 +23,7 @@ use crate::auth::{Caller, check_account_keys, check_staff_login};
 use crate::charts::{check_state_entry, latest_state};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{self, Staff};
 use crate::state::AppState;
 
 /// The longest an invite may stay open.
@@ -78,7 +79,7 @@ fn parse_invite(body: &Sealed) -> Result<InviteV1, ApiError> {
 )]
 pub(crate) async fn create_invite(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
     Json(req): Json<CreateInvite>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
@@ -104,7 +105,7 @@ pub(crate) async fn create_invite(
     }
     match invite.kind {
         InviteKind::Staff => {
-            if !caller.account.roles.contains(&Role::Admin) {
+            if !policy::may_invite(&caller, InviteKind::Staff, None) {
                 return Err(forbidden("only an admin can invite staff"));
             }
             let email = invite.email.as_deref().unwrap_or_default();
@@ -131,13 +132,11 @@ pub(crate) async fn create_invite(
             // (who hand the code over at the desk; a clinician of the care team completes the
             // join). A patient who already has an account may be re-invited (a lost password or
             // Secret Key): completing the new join revokes the old account.
-            match crate::charts::access(&state, &caller, chart).await?.2 {
-                crate::charts::Access::CareTeam | crate::charts::Access::Directory => {}
-                crate::charts::Access::Patient => {
-                    return Err(forbidden(
-                        "only the care team or the front desk can invite the patient",
-                    ));
-                }
+            let access = policy::access(&state, &caller, chart).await?.2;
+            if !policy::may_invite(&caller, InviteKind::Patient, Some(access)) {
+                return Err(forbidden(
+                    "only the care team or the front desk can invite the patient",
+                ));
             }
         }
     }
@@ -186,7 +185,7 @@ pub(crate) async fn create_invite(
 )]
 pub(crate) async fn list_invites(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
 ) -> Result<axum::Json<InviteList>, ApiError> {
     let clinic = caller.session.clinic;
     let user = caller.session.user;
@@ -201,7 +200,7 @@ pub(crate) async fn list_invites(
     }
     // A clinician also sees the patient invites others (front desk) made for charts of their
     // care team once the patient has signed up: they confirm those joins.
-    if caller.account.roles.contains(&Role::Therapist) {
+    if policy::is_clinician(&caller) {
         for invite in state.store.bound_patient_invites(clinic).await? {
             if invite.inviter != user && care_team_of(&state, &caller, &invite).await? {
                 completable.push(invite.id);
@@ -330,6 +329,21 @@ pub(crate) async fn signup(
             "the binding does not describe this account and invite",
         ));
     }
+    // Only the holder of the invite's secret can sign the binding: knowing the invite's id (a
+    // public log leaf's object, and in every copy of the database) is not enough to take it.
+    let binds = crate::signature::from_hex(&body.invite_key).is_some_and(|invite_key| {
+        crate::signature::verifies(
+            crate::signature::Domain::InviteBinding,
+            &invite_key,
+            req.binding_signature.as_bytes(),
+            req.binding.as_bytes(),
+        )
+    });
+    if !binds {
+        return Err(ApiError::bad_request(
+            "the binding is not signed with the invite's key: sign up with the invite code you were given",
+        ));
+    }
     if req
         .display_name
         .as_ref()
@@ -416,7 +430,7 @@ async fn care_team_of(
     let Some(chart) = invite.chart.filter(|_| invite.kind == InviteKind::Patient) else {
         return Ok(false);
     };
-    Ok(caller.account.roles.contains(&Role::Therapist)
+    Ok(policy::is_clinician(caller)
         && latest_state(state, caller.session.clinic, chart)
             .await?
             .is_some_and(|s| s.care_team.contains(&caller.session.user)))
@@ -430,11 +444,8 @@ async fn own_invite(state: &AppState, caller: &Caller, id: InviteId) -> Result<I
         .invite(caller.session.clinic, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let admin = caller.account.roles.contains(&Role::Admin);
-    if invite.inviter != caller.session.user
-        && !(admin && invite.kind == InviteKind::Staff)
-        && !care_team_of(state, caller, &invite).await?
-    {
+    let care_team = care_team_of(state, caller, &invite).await?;
+    if !policy::may_handle_invite(caller, invite.inviter, invite.kind, care_team) {
         return Err(ApiError::not_found());
     }
     Ok(invite)
@@ -463,7 +474,7 @@ async fn own_invite(state: &AppState, caller: &Caller, id: InviteId) -> Result<I
 )]
 pub(crate) async fn complete_invite(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
     Path((_clinic, id)): Path<(ClinicId, InviteId)>,
     Json(req): Json<CompleteInvite>,
 ) -> Result<StatusCode, ApiError> {
@@ -512,8 +523,8 @@ pub(crate) async fn complete_invite(
     match (invite.kind, req.state, invite.chart) {
         (InviteKind::Staff, None, _) => {}
         (InviteKind::Patient, Some(entry), Some(chart)) => {
-            let (_, previous, access) = crate::charts::access(&state, &caller, chart).await?;
-            if access != crate::charts::Access::CareTeam {
+            let (_, previous, access) = policy::access(&state, &caller, chart).await?;
+            if !policy::may_wrap_case_keys(Some(access)) {
                 return Err(ApiError::not_found());
             }
             let parsed = check_state_entry(&state, &caller, clinic, chart, &entry).await?;
@@ -585,7 +596,7 @@ pub(crate) async fn complete_invite(
 )]
 pub(crate) async fn revoke_invite(
     State(state): State<AppState>,
-    caller: Caller,
+    Staff { caller, .. }: Staff,
     Path((_clinic, id)): Path<(ClinicId, InviteId)>,
     Json(req): Json<RevokeInvite>,
 ) -> Result<StatusCode, ApiError> {

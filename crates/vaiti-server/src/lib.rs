@@ -28,8 +28,10 @@ mod extract;
 mod invites;
 pub mod limiter;
 mod openapi;
+pub mod policy;
 mod release;
 mod reports;
+mod signature;
 mod state;
 mod web;
 mod witness;
@@ -55,115 +57,141 @@ pub use web::{
 /// smaller; attachments will get their own, streamed endpoint.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The API's routes, each registered with its method and path so that [`registered_routes`]
+/// can list them for the route-policy test.
+struct Api {
+    router: Router<AppState>,
+    listed: Vec<(&'static str, &'static str)>,
+}
+
+impl Api {
+    fn get<H, T>(self, path: &'static str, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("get", path, get(handler))
+    }
+
+    fn post<H, T>(self, path: &'static str, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add("post", path, post(handler))
+    }
+
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        route: axum::routing::MethodRouter<AppState>,
+    ) -> Self {
+        self.router = self.router.route(path, route);
+        self.listed.push((method, path));
+        self
+    }
+}
+
+/// Every API route: (method, path under `/api/v1`), with the router.
+fn api() -> Api {
+    Api {
+        router: Router::new(),
+        listed: Vec::new(),
+    }
+    .get("/health", health)
+    .get("/openapi.json", openapi_json)
+    .post("/opaque/register", auth::register_start)
+    .post("/clinics", auth::create_clinic)
+    .post("/clinics/{clinic}/login/start", auth::login_start)
+    .post("/clinics/{clinic}/login/finish", auth::login_finish)
+    .post("/clinics/{clinic}/logout", auth::logout)
+    .get("/clinics/{clinic}/me", auth::me)
+    .post("/clinics/{clinic}/password/start", auth::password_start)
+    .post("/clinics/{clinic}/password", auth::change_password)
+    .get("/clinics/{clinic}/directory", directory::directory)
+    .get("/clinics/{clinic}/wraps", directory::my_wraps)
+    .post("/clinics/{clinic}/branches", directory::create_branch)
+    .post(
+        "/clinics/{clinic}/certificates",
+        directory::renew_certificate,
+    )
+    .post("/clinics/{clinic}/invites", invites::create_invite)
+    .get("/clinics/{clinic}/invites", invites::list_invites)
+    .get("/clinics/{clinic}/invites/{invite}", invites::lookup_invite)
+    .post(
+        "/clinics/{clinic}/invites/{invite}/complete",
+        invites::complete_invite,
+    )
+    .post(
+        "/clinics/{clinic}/invites/{invite}/revoke",
+        invites::revoke_invite,
+    )
+    .post("/clinics/{clinic}/signup", invites::signup)
+    .post("/clinics/{clinic}/charts", charts::create_chart)
+    .get("/clinics/{clinic}/charts", charts::list_charts)
+    .post("/clinics/{clinic}/charts/{chart}/release", release::release)
+    .post(
+        "/clinics/{clinic}/charts/{chart}/access-log",
+        release::chart_access_log,
+    )
+    .get("/clinics/{clinic}/log/leaves", release::leaves)
+    .add(
+        "post",
+        "/clinics/{clinic}/charts/{chart}/reports",
+        post(reports::file_report).layer(axum::extract::DefaultBodyLimit::max(
+            reports::MAX_REPORT_BODY_BYTES,
+        )),
+    )
+    .get("/clinics/{clinic}/reports", reports::list_reports)
+    .post(
+        "/clinics/{clinic}/charts/{chart}/state",
+        charts::append_state,
+    )
+    .post("/clinics/{clinic}/charts/{chart}/wraps", charts::put_wraps)
+    .post(
+        "/clinics/{clinic}/charts/{chart}/records",
+        charts::put_record,
+    )
+    .get(
+        "/clinics/{clinic}/objects/{object}",
+        charts::object_location,
+    )
+    .post("/clinics/{clinic}/manifest", directory::update_manifest)
+    .get("/clinics/{clinic}/log/checkpoint", access_log::checkpoint)
+    .get("/clinics/{clinic}/log/inclusion", access_log::inclusion)
+    .get("/clinics/{clinic}/log/consistency", access_log::consistency)
+    .get("/clinics/{clinic}/log/witness", witness::witness_checkpoint)
+    .add(
+        "post",
+        "/clinics/{clinic}/log/cosignatures",
+        post(witness::submit_cosignature).layer(axum::extract::DefaultBodyLimit::max(
+            witness::MAX_SUBMISSION_BYTES,
+        )),
+    )
+    .get("/clinics/{clinic}/alerts", alerts::list_alerts)
+    .post(
+        "/clinics/{clinic}/alerts/{alert}/acknowledge",
+        alerts::acknowledge_alert,
+    )
+    .post("/clinics/{clinic}/decoys", alerts::register_decoy)
+}
+
+/// Every route the API serves, as (method, full path as the OpenAPI document writes it). The
+/// route-policy test checks this against [`policy::ROUTES`].
+pub fn registered_routes() -> Vec<(&'static str, String)> {
+    api()
+        .listed
+        .into_iter()
+        .map(|(method, path)| (method, format!("/api/v1{path}")))
+        .collect()
+}
+
 /// The application: the API under `/api/v1`, the web app at `/` (`web`), and the security
 /// headers on every response.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health))
-        .route("/openapi.json", get(openapi_json))
-        .route("/opaque/register", post(auth::register_start))
-        .route("/clinics", post(auth::create_clinic))
-        .route("/clinics/{clinic}/login/start", post(auth::login_start))
-        .route("/clinics/{clinic}/login/finish", post(auth::login_finish))
-        .route("/clinics/{clinic}/logout", post(auth::logout))
-        .route("/clinics/{clinic}/me", get(auth::me))
-        .route(
-            "/clinics/{clinic}/password/start",
-            post(auth::password_start),
-        )
-        .route("/clinics/{clinic}/password", post(auth::change_password))
-        .route("/clinics/{clinic}/directory", get(directory::directory))
-        .route("/clinics/{clinic}/wraps", get(directory::my_wraps))
-        .route("/clinics/{clinic}/branches", post(directory::create_branch))
-        .route(
-            "/clinics/{clinic}/certificates",
-            post(directory::renew_certificate),
-        )
-        .route(
-            "/clinics/{clinic}/invites",
-            post(invites::create_invite).get(invites::list_invites),
-        )
-        .route(
-            "/clinics/{clinic}/invites/{invite}",
-            get(invites::lookup_invite),
-        )
-        .route(
-            "/clinics/{clinic}/invites/{invite}/complete",
-            post(invites::complete_invite),
-        )
-        .route(
-            "/clinics/{clinic}/invites/{invite}/revoke",
-            post(invites::revoke_invite),
-        )
-        .route("/clinics/{clinic}/signup", post(invites::signup))
-        .route(
-            "/clinics/{clinic}/charts",
-            post(charts::create_chart).get(charts::list_charts),
-        )
-        .route(
-            "/clinics/{clinic}/charts/{chart}/release",
-            post(release::release),
-        )
-        .route(
-            "/clinics/{clinic}/charts/{chart}/access-log",
-            post(release::chart_access_log),
-        )
-        .route("/clinics/{clinic}/log/leaves", get(release::leaves))
-        .route(
-            "/clinics/{clinic}/charts/{chart}/reports",
-            post(reports::file_report).layer(axum::extract::DefaultBodyLimit::max(
-                reports::MAX_REPORT_BODY_BYTES,
-            )),
-        )
-        .route("/clinics/{clinic}/reports", get(reports::list_reports))
-        .route(
-            "/clinics/{clinic}/charts/{chart}/state",
-            post(charts::append_state),
-        )
-        .route(
-            "/clinics/{clinic}/charts/{chart}/wraps",
-            post(charts::put_wraps),
-        )
-        .route(
-            "/clinics/{clinic}/charts/{chart}/records",
-            post(charts::put_record),
-        )
-        .route(
-            "/clinics/{clinic}/objects/{object}",
-            get(charts::object_location),
-        )
-        .route(
-            "/clinics/{clinic}/manifest",
-            post(directory::update_manifest),
-        )
-        .route(
-            "/clinics/{clinic}/log/checkpoint",
-            get(access_log::checkpoint),
-        )
-        .route(
-            "/clinics/{clinic}/log/inclusion",
-            get(access_log::inclusion),
-        )
-        .route(
-            "/clinics/{clinic}/log/consistency",
-            get(access_log::consistency),
-        )
-        .route(
-            "/clinics/{clinic}/log/witness",
-            get(witness::witness_checkpoint),
-        )
-        .route(
-            "/clinics/{clinic}/log/cosignatures",
-            post(witness::submit_cosignature).layer(axum::extract::DefaultBodyLimit::max(
-                witness::MAX_SUBMISSION_BYTES,
-            )),
-        )
-        .route("/clinics/{clinic}/alerts", get(alerts::list_alerts))
-        .route(
-            "/clinics/{clinic}/alerts/{alert}/acknowledge",
-            post(alerts::acknowledge_alert),
-        )
-        .route("/clinics/{clinic}/decoys", post(alerts::register_decoy))
+    let api = api()
+        .router
         // The API's own fallback, so an unknown API path always gets the JSON error shape.
         .fallback(not_found);
     let secure = state.secure_transport;

@@ -17,31 +17,26 @@
 //! unwraps); it verifies the request signature with `ed25519-dalek` over the message format of
 //! `docs/formats.md` §5 (`label || 0x00 || suite || payload`), and computes key ids as in §1.
 
-use axum::extract::{Path, State};
-use ed25519_dalek::{Signature, VerifyingKey};
+use axum::extract::State;
 use sha2::{Digest as _, Sha256};
 use vaiti_core::api::{
     ChartAccessLog, ChartLogLeaf, LogEvidence, LogLeaves, LogNodeHash, MAX_LOG_LEAVES_PAGE,
     ReleasedChart, SignedRequest,
 };
 use vaiti_core::signed::ReleaseRequestV1;
-use vaiti_core::{AccessPurpose, AccountKind, ChartId, ClinicId, Role, Sealed, WrapScope};
+use vaiti_core::{AccessPurpose, ChartId, ClinicId, Sealed, WrapScope};
 use vaiti_log::{Action, ConsistencyPlan, InclusionPlan, Purpose};
 
 use crate::access_log::{Entry, apply_logged_leaf, current_checkpoint, node_hashes};
 use crate::auth::Caller;
-use crate::charts::{Access, access, build_view};
+use crate::charts::build_view;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{ChartLogReaderGate, ChartReaderGate, LogReader, OnChart};
 use crate::state::AppState;
 
 /// How far a request's time may be from the server's clock.
 const MAX_REQUEST_SKEW_SECS: i64 = 300;
-
-/// The label of a log request signature (`vaiti_crypto::SignatureDomain::LogRequest`).
-const LOG_REQUEST_LABEL: &[u8] = b"vaiti v1 log request";
-/// The Ed25519 signature suite byte.
-const SUITE_ED25519: u8 = 0x01;
 
 /// A checked request: what it asks, and the signature evidence for the leaf.
 pub(crate) struct Checked {
@@ -102,20 +97,12 @@ pub(crate) async fn check_request(
         .as_bytes()
         .try_into()
         .map_err(|_| ApiError::internal("a stored verifying key has the wrong length"))?;
-    let key = VerifyingKey::from_bytes(&public)
-        .map_err(|_| ApiError::internal("a stored verifying key is invalid"))?;
-    let (&suite, sig) = signature
-        .split_first()
-        .ok_or_else(|| ApiError::bad_request("the request's signature is malformed"))?;
-    let sig = Signature::from_slice(sig)
-        .map_err(|_| ApiError::bad_request("the request's signature is malformed"))?;
-    let mut message =
-        Vec::with_capacity(LOG_REQUEST_LABEL.len() + 2 + req.request.as_bytes().len());
-    message.extend_from_slice(LOG_REQUEST_LABEL);
-    message.push(0x00);
-    message.push(SUITE_ED25519);
-    message.extend_from_slice(req.request.as_bytes());
-    if suite != SUITE_ED25519 || key.verify_strict(&message, &sig).is_err() {
+    if !crate::signature::verifies(
+        crate::signature::Domain::LogRequest,
+        &public,
+        &signature,
+        req.request.as_bytes(),
+    ) {
         return Err(ApiError::bad_request(
             "the request is not signed by your key",
         ));
@@ -214,15 +201,20 @@ async fn inclusion_proof(
 )]
 pub(crate) async fn release(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller,
+        chart: row,
+        latest,
+        access,
+        ..
+    }: OnChart<ChartReaderGate>,
     Json(req): Json<SignedRequest>,
 ) -> Result<axum::Json<ReleasedChart>, ApiError> {
     let clinic = caller.session.clinic;
-    // Before any check: naming a decoy alerts even if the request is refused.
-    crate::alerts::chart_named(&state, clinic, chart, caller.session.user).await;
+    let chart = row.id;
+    let access = access.ok_or_else(ApiError::not_found)?;
     let checked = check_request(&state, &caller, chart, &req).await?;
-    let (view, _access) = build_view(&state, &caller, chart).await?;
+    let view = build_view(&state, &caller, row, latest, access).await?;
     // A key release when case keys are handed over (the notes can be read), an identity read
     // otherwise (front desk, or a member without case keys yet).
     let releases_keys = view
@@ -277,27 +269,13 @@ pub(crate) async fn release(
 )]
 pub(crate) async fn chart_access_log(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller, chart: row, ..
+    }: OnChart<ChartLogReaderGate>,
     Json(req): Json<SignedRequest>,
 ) -> Result<axum::Json<ChartAccessLog>, ApiError> {
     let clinic = caller.session.clinic;
-    // Before any check: naming a decoy alerts even if the request is refused.
-    crate::alerts::chart_named(&state, clinic, chart, caller.session.user).await;
-    let allowed = match caller.account.kind {
-        AccountKind::Patient => matches!(
-            access(&state, &caller, chart).await,
-            Ok((_, _, Access::Patient))
-        ),
-        AccountKind::Staff => {
-            let roles = &caller.account.roles;
-            (roles.contains(&Role::Auditor) || roles.contains(&Role::Admin))
-                && state.store.chart(clinic, chart).await?.is_some()
-        }
-    };
-    if !allowed {
-        return Err(ApiError::not_found());
-    }
+    let chart = row.id;
     let checked = check_request(&state, &caller, chart, &req).await?;
     let (index, leaf) = apply_logged_leaf(
         &state,
@@ -349,22 +327,16 @@ pub(crate) struct LeavesQuery {
         (status = 200, description = "The leaves, in index order.", body = LogLeaves),
         (status = 400, description = "`bad_request`: not start < end ≤ the log's size, or more than 4096 leaves.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
-        (status = 404, description = "`not_found`: the caller is not an auditor or admin.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not a certified auditor or admin.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn leaves(
     State(state): State<AppState>,
-    caller: Caller,
+    LogReader { caller, .. }: LogReader,
     axum::extract::Query(q): axum::extract::Query<LeavesQuery>,
 ) -> Result<axum::Json<LogLeaves>, ApiError> {
     let clinic = caller.session.clinic;
-    let roles = &caller.account.roles;
-    if caller.account.kind != AccountKind::Staff
-        || !(roles.contains(&Role::Auditor) || roles.contains(&Role::Admin))
-    {
-        return Err(ApiError::not_found());
-    }
     if q.start >= q.end
         || q.end - q.start > MAX_LOG_LEAVES_PAGE
         || q.end > state.store.log_size(clinic).await?

@@ -12,20 +12,19 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use sha2::{Digest as _, Sha256};
 use vaiti_core::report::{
     MAX_REPORT_ENVELOPE_BYTES, MAX_REPORT_WRAPS, NewReport, PatientReport, ReportFiled, ReportList,
 };
-use vaiti_core::{AccountKind, AccountStatus, ChartId, ClinicId, Role};
+use vaiti_core::{ChartId, ClinicId};
 use vaiti_log::Action;
 use vaiti_store::Write;
 
 use crate::access_log::{Entry, apply_logged_leaf};
-use crate::auth::Caller;
-use crate::charts::{Access, access};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::policy::{ChartPatientGate, LogReader, OnChart};
 use crate::release::{check_request, evidence, purpose};
 use crate::state::AppState;
 
@@ -48,12 +47,6 @@ pub(crate) fn report_detail(req: &NewReport) -> [u8; 32] {
         req.envelope.as_bytes(),
         req.signature.as_bytes(),
     ])
-}
-
-fn is_reader(caller: &Caller) -> bool {
-    let roles = &caller.account.roles;
-    caller.account.kind == AccountKind::Staff
-        && (roles.contains(&Role::Admin) || roles.contains(&Role::Auditor))
 }
 
 /// The X-Wing key id of a stored public key (`docs/formats.md` §1).
@@ -97,11 +90,12 @@ async fn check_report(state: &AppState, clinic: ClinicId, req: &NewReport) -> Re
             ));
         }
         let account = state.store.account(clinic, w.recipient).await?;
-        let reader = account.is_some_and(|a| {
-            a.kind == AccountKind::Staff
-                && a.status == AccountStatus::Active
-                && (a.roles.contains(&Role::Admin) || a.roles.contains(&Role::Auditor))
-        });
+        let certified = state
+            .store
+            .latest_certificate(clinic, w.recipient)
+            .await?
+            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > state.now());
+        let reader = account.is_some_and(|a| crate::policy::receives_reports(&a, certified));
         let keys = state.store.account_keys(clinic, w.recipient).await?;
         let current_key = keys.is_some_and(|k| {
             xwing_key_id(k.encryption_public_key.as_bytes()) == *w.recipient_key.as_bytes()
@@ -138,23 +132,14 @@ async fn check_report(state: &AppState, clinic: ClinicId, req: &NewReport) -> Re
 )]
 pub(crate) async fn file_report(
     State(state): State<AppState>,
-    caller: Caller,
-    Path((_clinic, chart)): Path<(ClinicId, ChartId)>,
+    OnChart {
+        caller, chart: row, ..
+    }: OnChart<ChartPatientGate>,
     Json(req): Json<NewReport>,
 ) -> Result<axum::Json<ReportFiled>, ApiError> {
     let clinic = caller.session.clinic;
     let user = caller.session.user;
-    // `access` raises the decoy alert itself; staff never reach it, so name the chart here.
-    if caller.account.kind != AccountKind::Patient {
-        crate::alerts::chart_named(&state, clinic, chart, user).await;
-        return Err(ApiError::not_found());
-    }
-    if !matches!(
-        access(&state, &caller, chart).await,
-        Ok((_, _, Access::Patient))
-    ) {
-        return Err(ApiError::not_found());
-    }
+    let chart = row.id;
     let checked = check_request(&state, &caller, chart, &req.request).await?;
     check_report(&state, clinic, &req).await?;
     let entry_is_the_charts = state
@@ -210,17 +195,14 @@ pub(crate) async fn file_report(
     responses(
         (status = 200, description = "The reports, oldest first, with the caller's wraps.", body = ReportList),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
-        (status = 404, description = "`not_found`: the caller is not an admin or auditor.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: the caller is not a certified admin or auditor.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn list_reports(
     State(state): State<AppState>,
-    caller: Caller,
+    LogReader { caller, .. }: LogReader,
 ) -> Result<axum::Json<ReportList>, ApiError> {
-    if !is_reader(&caller) {
-        return Err(ApiError::not_found());
-    }
     let reports = state
         .store
         .reports(caller.session.clinic, Some(caller.session.user))

@@ -1674,6 +1674,26 @@ pub async fn certificates(store: Arc<dyn Store>) {
         "an unknown clinic",
     );
 
+    assert_eq!(
+        store.latest_certificate(c, t).await.unwrap(),
+        Some(t2.clone()),
+        "the highest serial is the current certificate"
+    );
+    assert_eq!(
+        store.latest_certificate(c, a).await.unwrap(),
+        Some(a1.clone()),
+        "a revoked certificate is still the latest (its revocation is its own column)"
+    );
+    assert_eq!(
+        store.latest_certificate(c, new_user_id()).await.unwrap(),
+        None,
+        "no certificate"
+    );
+    assert_eq!(
+        store.latest_certificate(new_clinic_id(), t).await.unwrap(),
+        None,
+        "another clinic's user"
+    );
     let mut expected = vec![t1, t2, a1];
     expected.sort_by_key(|x| (x.user, x.serial));
     assert_eq!(

@@ -309,6 +309,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every certificate of a clinic, by user then serial.
     async fn certificates(&self, clinic: ClinicId) -> Result<Vec<Certificate>>;
+    /// A user's certificate with the highest serial (their current one), if any.
+    async fn latest_certificate(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+    ) -> Result<Option<Certificate>>;
 
     /// An invite.
     async fn invite(&self, clinic: ClinicId, id: InviteId) -> Result<Option<Invite>>;

@@ -284,6 +284,13 @@ macro_rules! forward_store {
             ) -> $crate::Result<Vec<vaiti_core::Certificate>> {
                 self.inner.certificates(clinic).await
             }
+            async fn latest_certificate(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                user: vaiti_core::UserId,
+            ) -> $crate::Result<Option<vaiti_core::Certificate>> {
+                self.inner.latest_certificate(clinic, user).await
+            }
             async fn invite(
                 &self,
                 clinic: vaiti_core::ClinicId,
@@ -1494,6 +1501,26 @@ where
             )
             .await?;
         rows.iter().map(certificate_row).collect()
+    }
+
+    pub(crate) async fn latest_certificate(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+    ) -> Result<Option<Certificate>> {
+        let mut c = self.pool.acquire().await?;
+        let row = c
+            .fetch_optional(
+                concat!(
+                    "SELECT ",
+                    certificate_columns!(),
+                    " FROM certificates WHERE clinic_id = $1 AND user_id = $2",
+                    " ORDER BY serial DESC LIMIT 1"
+                ),
+                args![clinic, user],
+            )
+            .await?;
+        row.as_ref().map(certificate_row).transpose()
     }
 
     pub(crate) async fn invite(&self, clinic: ClinicId, id: InviteId) -> Result<Option<Invite>> {

@@ -23,7 +23,7 @@ use vaiti_client::ClientError;
 use vaiti_client::account::login;
 use vaiti_client::api::Api;
 use vaiti_client::chart::{
-    PatientDetails, add_note, add_patient, amend_note, care_team_remove, list_notes,
+    PatientDetails, add_note, add_patient, amend_note, care_team_add, care_team_remove, list_notes,
 };
 use vaiti_client::directory::CertificateV1;
 use vaiti_client::invite::{DEFAULT_INVITE_S, complete_invites};
@@ -72,6 +72,7 @@ support::on_both_backends!(
     a_directory_key_from_a_certified_insider_must_be_the_manifests,
     a_case_key_from_outside_the_care_team_is_refused,
     a_removed_clinician_cannot_hand_out_the_next_epochs_key,
+    front_desk_cannot_plant_case_keys_by_adding_a_clinician,
     an_identity_key_from_outside_the_care_team_is_refused,
     one_users_certificate_presented_as_anothers_is_refused,
     a_care_team_member_added_by_editing_the_state_is_refused,
@@ -922,6 +923,35 @@ async fn a_removed_clinician_cannot_hand_out_the_next_epochs_key(c: Clinic) {
     let s = c.t1.session().await.unwrap();
     assert_protocol(
         add_note(&s, c.chart_a, Tier::Team, "Istunto 3", "Ei saa vuotaa.").await,
+        "a case key was wrapped by someone who may not hand it out",
+    );
+}
+
+/// Review finding 1: front desk, with the server's help, puts a case key of their own making in
+/// place of t1's genuine wrap (team tier, epoch 1), then adds t3 to the care team — a state they
+/// may sign, which starts no epoch. Were a signer of a state at that epoch accepted as a
+/// wrapper, t1 would seal every new process note under a key front desk knows. Front desk and
+/// admins are never case-key wrappers, whatever states they signed.
+async fn front_desk_cannot_plant_case_keys_by_adding_a_clinician(c: Clinic) {
+    let fake = CaseKey::generate(crypto_chart(c.chart_a), Tier::Team, Epoch(1)).unwrap();
+    let wrap =
+        c.t1.me
+            .decryption_key
+            .public_key()
+            .wrap(&fake, c.clinic, &c.fd.me.signing_key)
+            .unwrap();
+    c.replace_case_wrap(c.chart_a, 1, &c.t1, &c.fd, wrap).await;
+    {
+        let s = c.fd.session().await.unwrap();
+        care_team_add(&s, c.chart_a, T3).await.unwrap();
+    }
+    let s = c.t1.session().await.unwrap();
+    assert_protocol(
+        add_note(&s, c.chart_a, Tier::Team, "Istunto 2", "Ei saa vuotaa.").await,
+        "a case key was wrapped by someone who may not hand it out",
+    );
+    assert_protocol(
+        list_notes(&s, c.chart_a).await,
         "a case key was wrapped by someone who may not hand it out",
     );
 }

@@ -671,6 +671,18 @@ async fn directory_wraps_and_branch_checks() {
 }
 
 /// A staff invite body as an admin's client would sign it (the server reads, never verifies).
+/// The key an invite's secret would derive (here: from the invite id, so the test's signup can
+/// sign with the key its invite names).
+fn invite_key(invite: &str) -> vaiti_crypto::SigningKey {
+    vaiti_crypto::SigningKey::from_seed(
+        &sha2::Sha256::digest(format!("test invite key {invite}").as_bytes()).into(),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn staff_invite(
     clinic: ClinicId,
     invite: &str,
@@ -678,11 +690,12 @@ fn staff_invite(
     email: &str,
     expires_at: i64,
 ) -> Value {
+    let invite_key = hex(&invite_key(invite).verifying_key().to_bytes());
     json!({
         "body": b64(json!({
             "v": 1, "clinic": clinic, "invite": invite, "kind": "staff", "roles": ["therapist"],
             "branches": [], "email": email, "chart": null, "expires_at": expires_at,
-            "invite_key": "ab".repeat(32), "root_check": "cd".repeat(32), "inviter": inviter,
+            "invite_key": invite_key, "root_check": "cd".repeat(32), "inviter": inviter,
         }).to_string().as_bytes()),
         "signature": b64(&[14; 65]),
     })
@@ -703,6 +716,12 @@ impl Harness {
             "v": 1, "clinic": clinic, "invite": invite, "user": user, "kind": "staff",
             "login": email, "encryption_key": b64(&[6; 1216]), "verifying_key": "07".repeat(32),
         });
+        let signature = invite_key(invite)
+            .sign(
+                vaiti_crypto::SignatureDomain::InviteBinding,
+                binding.to_string().as_bytes(),
+            )
+            .to_bytes();
         let (status, _) = self
             .call(
                 "POST",
@@ -710,7 +729,8 @@ impl Harness {
                 Some(json!({
                     "invite": invite, "user": user, "login": email, "display_name": null,
                     "keys": fake_keys(), "opaque_upload": b64(&upload),
-                    "binding": b64(binding.to_string().as_bytes()), "binding_signature": b64(&[15; 65]),
+                    "binding": b64(binding.to_string().as_bytes()),
+                    "binding_signature": b64(&signature),
                 })),
                 &[],
             )

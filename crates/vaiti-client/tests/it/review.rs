@@ -1,0 +1,631 @@
+//! The independent review's findings, each written as the attacker would act, and the insider
+//! matrix: every role against every route of the API, checked against the server's policy table
+//! (`vaiti_server::policy::ROUTES`).
+//!
+//! The clinic every case starts from has two branches (Helsinki, Joensuu), an admin, an auditor,
+//! three therapists of Helsinki (t1 and t2 in chart A's care team until t2 is removed, t3 in
+//! chart B's), front desk of each branch, a portal patient for each chart, and one account that
+//! signed up with an admin's invite but was never certified. The server sits behind a hook that
+//! lets a case rewrite a request on its way in (an attacker who knows all but a secret).
+//!
+//! Every case runs on SQLite and PostgreSQL (see `support`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use vaiti_client::ClientError;
+use vaiti_client::api::Api;
+use vaiti_client::chart::{PatientDetails, add_note, add_patient, care_team_remove};
+use vaiti_client::invite::{
+    DEFAULT_INVITE_S, InviteCode, complete_invites, invite_patient, invite_staff,
+};
+use vaiti_core::{BranchId, ChartId, ObjectId, Role};
+use vaiti_crypto::{SignatureDomain, SigningKey, Tier};
+use vaiti_server::policy::{ROUTES, Who};
+
+use crate::support::{self, Harness, User, found_clinic, hire, now, start_server};
+
+const ADMIN: &str = "aino@terapia.example";
+const AUDITOR: &str = "auditor@terapia.example";
+const T1: &str = "t1@terapia.example";
+const T2: &str = "t2@terapia.example";
+const T3: &str = "t3@terapia.example";
+const FD: &str = "fd@terapia.example";
+const FD_EAST: &str = "fd-east@terapia.example";
+const NEWCOMER: &str = "uusi-admin@terapia.example";
+const HELSINKI: &str = "Helsinki";
+const JOENSUU: &str = "Joensuu";
+
+support::on_both_backends!(
+    setup = clinic;
+    signing_up_with_only_an_invites_id_is_refused,
+    an_account_not_yet_certified_holds_no_role,
+    front_desk_cannot_create_a_chart_with_case_keys_of_its_own,
+    every_role_meets_exactly_the_policy_on_every_route,
+);
+
+/// The hook's rewrite of a request body: given the path and the JSON body, the body to send.
+type Rewrite = Arc<dyn Fn(&str, Value) -> Value + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct Hook(Arc<Mutex<Option<Rewrite>>>);
+
+async fn rewrite_requests(
+    axum::extract::State(hook): axum::extract::State<Hook>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let rewrite = hook.0.lock().unwrap().clone();
+    let Some(rewrite) = rewrite else {
+        return next.run(req).await;
+    };
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 24).await.unwrap();
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(json) => serde_json::to_vec(&rewrite(parts.uri.path(), json)).unwrap(),
+        Err(_) => bytes.to_vec(),
+    };
+    let mut parts = parts;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// A logged-in portal patient.
+struct Patient {
+    api: Api,
+    path: String,
+}
+
+struct Clinic {
+    url: String,
+    hook: Hook,
+    admin: User,
+    auditor: User,
+    t1: User,
+    /// Removed from chart A's care team after writing in it.
+    t2: User,
+    /// In chart B's care team only.
+    t3: User,
+    fd: User,
+    fd_east: User,
+    /// Signed up with an admin's invite; nobody certified the account.
+    newcomer: User,
+    helsinki: BranchId,
+    /// Care team t1 (t2 removed); one note; patient A on the portal.
+    chart_a: ChartId,
+    note_a: ObjectId,
+    patient_a: Patient,
+    patient_b: Patient,
+}
+
+/// A patient of `chart` invited by `clinician`, signed up and confirmed, logged in.
+async fn portal_patient(url: &str, clinician: &User, chart: ChartId) -> Patient {
+    let code = {
+        let s = clinician.session().await.unwrap();
+        invite_patient(&s, chart, DEFAULT_INVITE_S)
+            .await
+            .unwrap()
+            .code
+    };
+    let account = support::sign_up(url, &code, None).await;
+    {
+        let s = clinician.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 1);
+    }
+    let mut api = Api::new(url).unwrap();
+    let login: &'static str = Box::leak(account.login.into_boxed_str());
+    let me = vaiti_client::account::login(
+        &mut api,
+        clinician.me.clinic,
+        login,
+        &account.secret_key,
+        support::PASSWORD,
+    )
+    .await
+    .unwrap();
+    Patient {
+        api,
+        path: me.clinic_path(),
+    }
+}
+
+async fn clinic(h: Harness) -> Clinic {
+    let store = h.store("review").await;
+    let hook = Hook::default();
+    let layer_hook = hook.clone();
+    let url = start_server(store.store, |state| {
+        vaiti_server::router(state).layer(axum::middleware::from_fn_with_state(
+            layer_hook,
+            rewrite_requests,
+        ))
+    })
+    .await;
+    let (admin, helsinki) = found_clinic(&url, ADMIN, 3, HELSINKI).await;
+    vaiti_client::admin::create_branch(&admin.api, &admin.me, JOENSUU, now())
+        .await
+        .unwrap();
+    let [auditor, t1, t2, t3, fd] = hire(
+        &admin,
+        &url,
+        HELSINKI,
+        [
+            (AUDITOR, Role::Auditor),
+            (T1, Role::Therapist),
+            (T2, Role::Therapist),
+            (T3, Role::Therapist),
+            (FD, Role::Frontdesk),
+        ],
+    )
+    .await;
+    let [fd_east] = hire(&admin, &url, JOENSUU, [(FD_EAST, Role::Frontdesk)]).await;
+    let newcomer_code = {
+        let s = admin.session().await.unwrap();
+        invite_staff(
+            &s,
+            NEWCOMER,
+            &[Role::Admin],
+            &[HELSINKI.to_string()],
+            DEFAULT_INVITE_S,
+        )
+        .await
+        .unwrap()
+        .code
+    };
+    let newcomer_key = support::sign_up(&url, &newcomer_code, Some(NEWCOMER))
+        .await
+        .secret_key;
+    let newcomer = User::log_in(&url, admin.me.clinic, NEWCOMER, newcomer_key).await;
+
+    let (chart_a, chart_b) = {
+        let s = fd.session().await.unwrap();
+        let patient = |name: &str| PatientDetails {
+            name: name.to_string(),
+            ..PatientDetails::default()
+        };
+        (
+            add_patient(
+                &s,
+                HELSINKI,
+                patient("Maija Meikäläinen"),
+                &[T1.to_string(), T2.to_string()],
+            )
+            .await
+            .unwrap(),
+            add_patient(&s, HELSINKI, patient("Matti Virtanen"), &[T3.to_string()])
+                .await
+                .unwrap(),
+        )
+    };
+    let note_a = {
+        let s = t1.session().await.unwrap();
+        let note = add_note(&s, chart_a, Tier::Shared, "Istunto 1", "Uni parantunut.")
+            .await
+            .unwrap();
+        care_team_remove(&s, chart_a, T2).await.unwrap();
+        note
+    };
+    let patient_a = portal_patient(&url, &t1, chart_a).await;
+    let patient_b = portal_patient(&url, &t3, chart_b).await;
+    Clinic {
+        url,
+        hook,
+        admin,
+        auditor,
+        t1,
+        t2,
+        t3,
+        fd,
+        fd_east,
+        newcomer,
+        helsinki,
+        chart_a,
+        note_a,
+        patient_a,
+        patient_b,
+    }
+}
+
+fn api_error<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String) {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => (status, code),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 2: sign-up checks the binding signature.
+// ---------------------------------------------------------------------------------------------
+
+/// Someone who knows an open invite's id — it is the object of a public log leaf, and in every
+/// copy of the database — but not its secret signs up with keys of their own: everything in the
+/// request fits the invite except that the binding is not signed with the invite's key. The
+/// server refuses it, the invite stays open, and the real invitee then joins.
+async fn signing_up_with_only_an_invites_id_is_refused(c: Clinic) {
+    const INVITED: &str = "t4@terapia.example";
+    let code: InviteCode = {
+        let s = c.admin.session().await.unwrap();
+        invite_staff(
+            &s,
+            INVITED,
+            &[Role::Therapist],
+            &[HELSINKI.to_string()],
+            DEFAULT_INVITE_S,
+        )
+        .await
+        .unwrap()
+        .code
+    };
+    let attacker = SigningKey::generate().unwrap();
+    let attacker = Arc::new(Mutex::new(attacker));
+    *c.hook.0.lock().unwrap() = Some(Arc::new(move |path: &str, mut body: Value| {
+        if path.ends_with("/signup") {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let binding = b64.decode(body["binding"].as_str().unwrap()).unwrap();
+            let signature = attacker
+                .lock()
+                .unwrap()
+                .sign(SignatureDomain::InviteBinding, &binding);
+            body["binding_signature"] = json!(b64.encode(signature.to_bytes()));
+        }
+        body
+    }));
+    let taken = vaiti_client::invite::signup(
+        &Api::new(&c.url).unwrap(),
+        &vaiti_client::invite::NewMember {
+            code: &code,
+            email: Some(INVITED),
+            display_name: None,
+            password: support::PASSWORD,
+            now: now(),
+        },
+    )
+    .await;
+    assert_eq!(
+        api_error(taken).0,
+        400,
+        "a binding not signed with the invite's key"
+    );
+    *c.hook.0.lock().unwrap() = None;
+
+    // Nothing was taken: the invite is still open, and the invitee joins.
+    let key = support::sign_up(&c.url, &code, Some(INVITED))
+        .await
+        .secret_key;
+    {
+        let s = c.admin.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 1);
+    }
+    let t4 = User::log_in(&c.url, c.admin.me.clinic, INVITED, key).await;
+    assert!(t4.session().await.is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 3: no role before a certificate.
+// ---------------------------------------------------------------------------------------------
+
+/// The newcomer signed up with an admin's invite, and nobody has certified them yet. They may
+/// finish their own sign-up (their account, the directory, the log's heads) and nothing else:
+/// every route that needs a role refuses them, until the admin's client certifies the account.
+async fn an_account_not_yet_certified_holds_no_role(c: Clinic) {
+    let n = &c.newcomer;
+    assert!(
+        n.session_works().await,
+        "they may log in and read their account"
+    );
+    assert!(
+        n.session().await.is_ok(),
+        "and open a session on the directory"
+    );
+    let forbidden =
+        |r: Result<Value, ClientError>| assert_eq!(api_error(r), (403, "forbidden".into()));
+    forbidden(n.api.get(&n.path("/alerts")).await);
+    forbidden(n.api.get(&n.path("/log/leaves?start=0&end=1")).await);
+    forbidden(n.api.get(&n.path("/reports")).await);
+    forbidden(n.api.get(&n.path("/invites")).await);
+    forbidden(n.api.get(&n.path("/charts")).await);
+    forbidden(
+        n.api
+            .post(&n.path("/decoys"), &json!({"chart": c.chart_a}), &[])
+            .await,
+    );
+    forbidden(n.api.post(&n.path("/branches"), &json!({}), &[]).await);
+    forbidden(n.api.post(&n.path("/manifest"), &json!({}), &[]).await);
+    forbidden(n.api.post(&n.path("/certificates"), &json!({}), &[]).await);
+    let chart = format!("/charts/{}/release", c.chart_a);
+    assert_eq!(
+        api_error(
+            n.api
+                .post::<_, Value>(&n.path(&chart), &json!({}), &[])
+                .await
+        )
+        .0,
+        404,
+        "no chart exists for them"
+    );
+
+    // Once certified, the roles count.
+    {
+        let s = c.admin.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 1);
+    }
+    let alerts: Result<Value, ClientError> = n.api.get(&n.path("/alerts")).await;
+    assert!(alerts.is_ok(), "{alerts:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 1, on the server: case keys only from the care team.
+// ---------------------------------------------------------------------------------------------
+
+/// Front desk creates a chart whose care team is t1, carrying a case-key wrap "to t1" of their
+/// own making. The server refuses it (the clients refuse such a wrap too: see
+/// `malicious_server::front_desk_cannot_plant_case_keys_by_adding_a_clinician`); the same
+/// chart without the case-key wrap is accepted, so the wrap is what was refused.
+async fn front_desk_cannot_create_a_chart_with_case_keys_of_its_own(c: Clinic) {
+    use vaiti_core::api::{CreateChart, NewChartState, NewRecord, NewWrap};
+    use vaiti_core::{KeyId, Recipient, Sealed, WrapScope};
+    let t1 = c.t1.id();
+    let create = |with_case_key: bool| {
+        let chart = ChartId::generate().unwrap();
+        let state = vaiti_core::signed::ChartStateV1 {
+            v: 1,
+            clinic: c.admin.me.account.clinic,
+            chart,
+            seq: 1,
+            prev: "0".repeat(64),
+            branch: c.helsinki,
+            care_team: vec![t1],
+            patient: None,
+            epoch: 1,
+            author: c.fd.id(),
+            created_at: now(),
+        };
+        let record = |kind: u8| NewRecord {
+            object: ObjectId::generate().unwrap(),
+            version: 1,
+            kind,
+            tier: 0,
+            epoch: 1,
+            author_key: KeyId::from_bytes([1; 16]),
+            created_at: now(),
+            prev_version_hash: Sealed(vec![0; 32]),
+            chart_state_hash: Sealed(vec![1; 32]),
+            wrapped_key: Sealed(vec![2; 100]),
+            envelope: Sealed(vec![3; 100]),
+            signature: Sealed(vec![4; 65]),
+        };
+        let wrap = |scope: WrapScope, recipient: Recipient| NewWrap {
+            scope,
+            recipient,
+            recipient_key: KeyId::from_bytes([5; 16]),
+            wrap: Sealed(vec![6; 1200]),
+            signature: Sealed(vec![7; 65]),
+        };
+        let mut wraps = vec![wrap(WrapScope::Identity { chart }, Recipient::Escrow)];
+        if with_case_key {
+            wraps.push(wrap(
+                WrapScope::Case {
+                    chart,
+                    tier: vaiti_core::tier::TEAM,
+                    epoch: 1,
+                },
+                Recipient::User { user: t1 },
+            ));
+        }
+        CreateChart {
+            chart,
+            branch: c.helsinki,
+            state: NewChartState {
+                seq: 1,
+                body: Sealed(serde_json::to_vec(&state).unwrap()),
+                signature: Sealed(vec![8; 65]),
+                hash: Sealed(vec![9; 32]),
+            },
+            identity: record(vaiti_core::record_kind::IDENTITY_RECORD),
+            search_card: record(vaiti_core::record_kind::SEARCH_CARD),
+            directory_epoch: 1,
+            directory_wrap: Sealed(vec![10; 100]),
+            wraps,
+        }
+    };
+    let fd = &c.fd;
+    let planted = fd
+        .api
+        .post_no_content(&fd.path("/charts"), &create(true))
+        .await;
+    assert_eq!(api_error(planted), (403, "forbidden".into()));
+    fd.api
+        .post_no_content(&fd.path("/charts"), &create(false))
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The insider matrix.
+// ---------------------------------------------------------------------------------------------
+
+/// One caller of the matrix: what the policy needs to know about them, and how they call.
+struct Actor<'a> {
+    name: &'static str,
+    /// `None`: no session.
+    api: Option<&'a Api>,
+    certified: bool,
+    staff: bool,
+    roles: &'a [Role],
+    /// Their access to chart A, as the policy defines it.
+    chart_a: Option<&'static str>,
+}
+
+impl Actor<'_> {
+    /// Whether the policy table lets this actor through a gate (for chart gates: on chart A).
+    fn passes(&self, who: Who) -> bool {
+        let has = |r: Role| self.certified && self.staff && self.roles.contains(&r);
+        match who {
+            Who::Anyone | Who::Operator | Who::Witness => true,
+            Who::Session => self.api.is_some(),
+            Who::Certified => self.certified,
+            Who::Staff => self.certified && self.staff,
+            Who::Admin => has(Role::Admin),
+            Who::AdminOrAuditor => has(Role::Admin) || has(Role::Auditor),
+            Who::ChartReader => self.chart_a.is_some(),
+            Who::ChartStaff => matches!(self.chart_a, Some("care team" | "directory")),
+            Who::CareTeam => self.chart_a == Some("care team"),
+            Who::ChartPatient => self.chart_a == Some("patient"),
+            Who::ChartLogReader => {
+                self.chart_a == Some("patient") || has(Role::Admin) || has(Role::Auditor)
+            }
+        }
+    }
+}
+
+/// Every role against every route of the policy table: a caller the table refuses is turned
+/// away by the gate (401 without a session; 404 on a chart route; 403 otherwise), before the
+/// request is even read; a caller it admits never is. The requests carry empty bodies, so an
+/// admitted caller's answer is the handler's own (a 400 for the body, or a result).
+async fn every_role_meets_exactly_the_policy_on_every_route(c: Clinic) {
+    let staff = |name, user: &'static User, roles: &'static [Role], chart_a| Actor {
+        name,
+        api: Some(&user.api),
+        certified: true,
+        staff: true,
+        roles,
+        chart_a,
+    };
+    // `User`s live as long as the case; the matrix borrows them.
+    let c: &'static Clinic = Box::leak(Box::new(c));
+    let actors = [
+        staff("admin", &c.admin, &[Role::Admin], Some("directory")),
+        staff("auditor", &c.auditor, &[Role::Auditor], None),
+        staff(
+            "therapist in the care team",
+            &c.t1,
+            &[Role::Therapist],
+            Some("care team"),
+        ),
+        staff("removed therapist", &c.t2, &[Role::Therapist], None),
+        staff(
+            "therapist outside the care team",
+            &c.t3,
+            &[Role::Therapist],
+            None,
+        ),
+        staff(
+            "front desk of the branch",
+            &c.fd,
+            &[Role::Frontdesk],
+            Some("directory"),
+        ),
+        staff(
+            "front desk of another branch",
+            &c.fd_east,
+            &[Role::Frontdesk],
+            None,
+        ),
+        Actor {
+            name: "admin not yet certified",
+            api: Some(&c.newcomer.api),
+            certified: false,
+            staff: true,
+            roles: &[Role::Admin],
+            chart_a: None,
+        },
+        Actor {
+            name: "patient of the chart",
+            api: Some(&c.patient_a.api),
+            certified: true,
+            staff: false,
+            roles: &[],
+            chart_a: Some("patient"),
+        },
+        Actor {
+            name: "patient of another chart",
+            api: Some(&c.patient_b.api),
+            certified: true,
+            staff: false,
+            roles: &[],
+            chart_a: None,
+        },
+        Actor {
+            name: "unauthenticated caller",
+            api: None,
+            certified: false,
+            staff: false,
+            roles: &[],
+            chart_a: None,
+        },
+    ];
+    let clinic_path = c.admin.me.clinic_path();
+    assert_eq!(c.patient_a.path, clinic_path);
+    assert_eq!(c.patient_b.path, clinic_path);
+    let params: HashMap<&str, String> = HashMap::from([
+        ("{clinic}", c.admin.me.account.clinic.to_string()),
+        ("{chart}", c.chart_a.to_string()),
+        ("{object}", c.note_a.to_string()),
+        (
+            "{invite}",
+            vaiti_core::InviteId::generate().unwrap().to_string(),
+        ),
+        (
+            "{alert}",
+            vaiti_core::AlertId::generate().unwrap().to_string(),
+        ),
+    ]);
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    // Logging out ends the caller's session: last.
+    let mut routes: Vec<_> = ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.path.ends_with("/logout"));
+    for route in routes {
+        if matches!(route.who, Who::Anyone | Who::Operator | Who::Witness) {
+            continue;
+        }
+        let mut path = route.path.to_string();
+        for (k, v) in &params {
+            path = path.replace(k, v);
+        }
+        for actor in &actors {
+            let mut req = match route.method {
+                "get" => http.get(format!("{}{path}", c.url)),
+                "post" => http.post(format!("{}{path}", c.url)).json(&json!({})),
+                other => panic!("unexpected method {other}"),
+            };
+            if let Some(token) = actor.api.and_then(Api::token) {
+                req = req.bearer_auth(token);
+            }
+            let response = req.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let refusal = match route.who {
+                _ if actor.api.is_none() => 401,
+                Who::ChartReader
+                | Who::ChartStaff
+                | Who::CareTeam
+                | Who::ChartPatient
+                | Who::ChartLogReader => 404,
+                _ => 403,
+            };
+            let refused =
+                status == refusal && (refusal != 403 || body["error"]["code"] == "forbidden");
+            let expected = actor.passes(route.who);
+            if expected == refused {
+                failures.push(format!(
+                    "{} {} as {}: policy {:?} says {}, got {status} {body}",
+                    route.method.to_uppercase(),
+                    route.path,
+                    actor.name,
+                    route.who,
+                    if expected { "admit" } else { "refuse" },
+                ));
+            }
+            checked += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked > 300, "only {checked} checks");
+}
