@@ -13,5 +13,6 @@ mod detection;
 mod malicious_server;
 mod portal_invites;
 mod reports;
+mod staff_after_portal;
 mod support;
 mod witness;
