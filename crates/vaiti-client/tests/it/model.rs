@@ -356,6 +356,12 @@ impl Model {
         }
     }
 
+    /// Signing up with an invite: only while its inviter holds a current certificate (the
+    /// invitee's device checks the inviter's certificate and signature).
+    fn may_sign_up(&self, a: usize) -> bool {
+        self.certified(self.actors[a].inviter)
+    }
+
     /// Revoking an account: whoever invited it, while active and certified.
     fn may_revoke(&self, by: usize, target: usize) -> bool {
         target != ADMIN && self.actors[target].inviter == by && self.certified(by)
@@ -956,7 +962,7 @@ impl Model {
             Kind::Staff { .. } => Some(self.actors[a].login.clone()),
             Kind::Patient { .. } => None,
         };
-        let account = signup(
+        let result = signup(
             &Api::new(&self.url).map_err(|e| e.to_string())?,
             &NewMember {
                 code: &code,
@@ -966,8 +972,27 @@ impl Model {
                 now: now(),
             },
         )
-        .await
-        .map_err(|e| format!("signing up with invite {}: {e}", self.actors[a].invite))?;
+        .await;
+        let account = match (result, self.may_sign_up(a)) {
+            (Ok(account), true) => account,
+            (Err(e), true) => {
+                return fail(format!(
+                    "signing up with invite {}: {e}",
+                    self.actors[a].invite
+                ));
+            }
+            (Err(_), false) => {
+                // A dead invite: it never makes an account.
+                self.actors[a].status = Status::Revoked;
+                return Ok(());
+            }
+            (Ok(_), false) => {
+                return fail(format!(
+                    "signed up with invite {} of an inviter who is no longer certified",
+                    self.actors[a].invite
+                ));
+            }
+        };
         let device = self
             .log_in(
                 &account.login,
