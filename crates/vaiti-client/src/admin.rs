@@ -1,17 +1,20 @@
-//! Admin work that needs the clinic root key: adding branches (and, later, certifying staff).
+//! Admin work that needs the clinic root key: adding branches, certifying and renewing staff.
 //!
 //! The root key is never stored on the device: it is unwrapped from the admin's own wrap for the
 //! operation, checked against the manifest's root key, and dropped (zeroized) afterwards.
 
+use std::collections::HashMap;
+
 use vaiti_core::api::{CreateBranch, Directory, MyWraps, NewWrap};
-use vaiti_core::{Recipient, Sealed, WrapScope};
+use vaiti_core::{Recipient, Sealed, UserId, WrapScope};
 use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget};
 use vaiti_crypto::{BranchId, DirectoryKey, Epoch, RootKey, Signature, VerifyingKey};
 
 use crate::ClientError;
 use crate::account::Unlocked;
 use crate::api::Api;
-use crate::directory::{BranchEntry, CertificateV1, ManifestV1};
+use crate::directory::{BranchEntry, CertificateKind, ManifestV1};
+use crate::session::{Member, verify_certificates};
 
 fn clinic_path(unlocked: &Unlocked) -> String {
     format!(
@@ -20,12 +23,14 @@ fn clinic_path(unlocked: &Unlocked) -> String {
     )
 }
 
-/// The verified manifest and the root key it names.
+/// The verified manifest, the root key it names, and the clinic's current members (certificates
+/// valid at `now`), checked as a session checks them ([`crate::session::verify_certificates`]):
+/// staff certificates against the root, patients' against the clinician who issued them.
 pub async fn verified_directory(
     api: &Api,
     unlocked: &Unlocked,
     now: i64,
-) -> Result<(ManifestV1, VerifyingKey, Vec<CertificateV1>), ClientError> {
+) -> Result<(ManifestV1, VerifyingKey, HashMap<UserId, Member>), ClientError> {
     let dir: Directory = api
         .get(&format!("{}/directory", clinic_path(unlocked)))
         .await?;
@@ -34,26 +39,20 @@ pub async fn verified_directory(
         dir.clinic.manifest_signature.as_bytes(),
         &unlocked.root_fingerprint,
     )?;
+    if manifest.clinic != unlocked.account.clinic {
+        return Err(ClientError::Protocol(
+            "the server presented another clinic's manifest".into(),
+        ));
+    }
     if manifest.manifest_version < unlocked.manifest.manifest_version {
         return Err(ClientError::Protocol(
             "the server served an older clinic manifest than this device has seen".into(),
         ));
     }
-    // Staff certificates are root-signed; an invalid one is refused, never skipped silently.
-    let mut certificates = Vec::new();
-    for c in &dir.certificates {
-        if c.revoked_at.is_some() {
-            continue;
-        }
-        certificates.push(CertificateV1::verify(
-            c.body.as_bytes(),
-            c.signature.as_bytes(),
-            &root,
-            vaiti_core::ClinicId::from_bytes(unlocked.clinic.to_bytes()),
-            now,
-        )?);
-    }
-    Ok((manifest, root, certificates))
+    // An invalid certificate is refused, never skipped silently.
+    let mut members = verify_certificates(&dir.certificates, &root, unlocked.account.clinic)?;
+    members.retain(|_, m| now < m.valid_until);
+    Ok((manifest, root, members))
 }
 
 /// Unwraps the clinic root key from the admin's own wrap, checking who wrapped it.
@@ -62,7 +61,7 @@ pub(crate) async fn unwrap_root(
     unlocked: &Unlocked,
     now: i64,
 ) -> Result<(RootKey, ManifestV1), ClientError> {
-    let (manifest, root_vk, certificates) = verified_directory(api, unlocked, now).await?;
+    let (manifest, root_vk, members) = verified_directory(api, unlocked, now).await?;
     let wraps: MyWraps = api.get(&format!("{}/wraps", clinic_path(unlocked))).await?;
     let wrap = wraps
         .wraps
@@ -73,19 +72,16 @@ pub(crate) async fn unwrap_root(
                 "this account holds no copy of the clinic root key (is it an admin?)".into(),
             )
         })?;
-    // The wrapper must be a certified member of staff of this clinic.
-    let wrapper = certificates
-        .iter()
-        .find(|c| c.user == wrap.wrapped_by)
+    // The wrapper must be a member of staff of this clinic with a current root-signed
+    // certificate.
+    let wrapper = members
+        .get(&wrap.wrapped_by)
+        .filter(|m| m.certificate.kind == CertificateKind::Staff)
         .ok_or_else(|| {
             ClientError::Protocol(
-                "the root key was wrapped by someone without a certificate".into(),
+                "the root key was wrapped by someone without a staff certificate".into(),
             )
         })?;
-    let wrapper_vk = VerifyingKey::from_bytes(
-        &hex::decode(&wrapper.verifying_key)
-            .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
-    )?;
     let public_wrap = PublicWrap {
         bytes: wrap.wrap.0.clone(),
         signature: Signature::from_bytes(wrap.signature.as_bytes())?,
@@ -98,7 +94,7 @@ pub(crate) async fn unwrap_root(
             tier: None,
             epoch: Epoch(0),
         },
-        &wrapper_vk,
+        &wrapper.verifying_key,
     )?;
     if root.verifying_key() != root_vk {
         return Err(ClientError::Protocol(
@@ -192,7 +188,6 @@ pub const RENEW_WITHIN_S: i64 = 30 * 24 * 60 * 60;
 pub async fn renew_certificates(
     s: &crate::session::Session<'_>,
 ) -> Result<Vec<vaiti_core::UserId>, ClientError> {
-    use crate::directory::CertificateKind;
     let Ok(me) = s.myself() else {
         return Ok(Vec::new());
     };

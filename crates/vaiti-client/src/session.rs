@@ -142,73 +142,7 @@ impl<'a> Session<'a> {
             ));
         }
         seen.manifest(manifest.manifest_version)?;
-        let clinic = me.account.clinic;
-        // Staff certificates first (root-signed), then patients' (signed by a clinician with a
-        // verified certificate). Every certificate is verified, revoked or expired ones too: a
-        // forged one is an error, never skipped. The newest serial of each user counts.
-        let mut known: HashMap<vaiti_core::UserId, Member> = HashMap::new();
-        let mut pending_patients = Vec::new();
-        let mut sorted = dir.certificates.clone();
-        sorted.sort_by_key(|c| (*c.user.as_bytes(), c.serial));
-        for c in &sorted {
-            if c.issuer_key != core_key(root.key_id()) {
-                pending_patients.push(c);
-                continue;
-            }
-            let cert = CertificateV1::verify(
-                c.body.as_bytes(),
-                c.signature.as_bytes(),
-                &root,
-                clinic,
-                i64::MIN,
-            )?;
-            check_stored_matches(c, &cert)?;
-            if cert.kind != CertificateKind::Staff {
-                return Err(ClientError::Protocol(
-                    "the root signed a certificate that is not staff".into(),
-                ));
-            }
-            let mut member = Member::parse(cert)?;
-            if let Some(at) = c.revoked_at {
-                member.valid_until = member.valid_until.min(at);
-            }
-            known.insert(c.user, member);
-        }
-        for c in pending_patients {
-            let issuer = known
-                .values()
-                .find(|m| core_key(m.verifying_key.key_id()) == c.issuer_key)
-                .filter(|m| m.has_role(Role::Therapist))
-                .ok_or_else(|| {
-                    ClientError::Protocol(
-                        "a patient certificate was issued by someone who is not a certified clinician"
-                            .into(),
-                    )
-                })?;
-            let cert = CertificateV1::verify(
-                c.body.as_bytes(),
-                c.signature.as_bytes(),
-                &issuer.verifying_key,
-                clinic,
-                i64::MIN,
-            )?;
-            check_stored_matches(c, &cert)?;
-            if cert.kind != CertificateKind::Patient
-                || cert.chart.is_none()
-                || !cert.roles.is_empty()
-                || cert.issued_at > issuer.valid_until
-            {
-                return Err(ClientError::Protocol(
-                    "a clinician signed a certificate that is not a patient's, or after their own certificate ended"
-                        .into(),
-                ));
-            }
-            let mut member = Member::parse(cert)?;
-            if let Some(at) = c.revoked_at {
-                member.valid_until = member.valid_until.min(at);
-            }
-            known.insert(c.user, member);
-        }
+        let known = verify_certificates(&dir.certificates, &root, me.account.clinic)?;
         let members = known
             .iter()
             .filter(|(_, m)| now < m.valid_until)
@@ -487,6 +421,82 @@ async fn check_log(
         crate::witness::verify_witnessed(policy, &key, &signed, &view.witnessed, now)?;
     }
     Ok(())
+}
+
+/// Verifies every certificate the directory lists: staff certificates against the clinic root,
+/// then patients' against the certified clinician who issued them. Revoked and expired
+/// certificates are verified too (their holders' earlier signatures still count); a forged one is
+/// an error, never skipped. The newest serial of each user counts. This is the one place that
+/// knows who may sign a certificate: every check of the directory goes through it.
+pub(crate) fn verify_certificates(
+    certificates: &[vaiti_core::Certificate],
+    root: &VerifyingKey,
+    clinic: vaiti_core::ClinicId,
+) -> Result<HashMap<vaiti_core::UserId, Member>, ClientError> {
+    let mut known: HashMap<vaiti_core::UserId, Member> = HashMap::new();
+    let mut pending_patients = Vec::new();
+    let mut sorted = certificates.to_vec();
+    sorted.sort_by_key(|c| (*c.user.as_bytes(), c.serial));
+    for c in &sorted {
+        if c.issuer_key != core_key(root.key_id()) {
+            pending_patients.push(c);
+            continue;
+        }
+        let cert = CertificateV1::verify(
+            c.body.as_bytes(),
+            c.signature.as_bytes(),
+            root,
+            clinic,
+            i64::MIN,
+        )?;
+        check_stored_matches(c, &cert)?;
+        if cert.kind != CertificateKind::Staff {
+            return Err(ClientError::Protocol(
+                "the root signed a certificate that is not staff".into(),
+            ));
+        }
+        let mut member = Member::parse(cert)?;
+        if let Some(at) = c.revoked_at {
+            member.valid_until = member.valid_until.min(at);
+        }
+        known.insert(c.user, member);
+    }
+    for c in pending_patients {
+        let issuer = known
+            .values()
+            .find(|m| core_key(m.verifying_key.key_id()) == c.issuer_key)
+            .filter(|m| m.has_role(Role::Therapist))
+            .ok_or_else(|| {
+                ClientError::Protocol(
+                    "a patient certificate was issued by someone who is not a certified clinician"
+                        .into(),
+                )
+            })?;
+        let cert = CertificateV1::verify(
+            c.body.as_bytes(),
+            c.signature.as_bytes(),
+            &issuer.verifying_key,
+            clinic,
+            i64::MIN,
+        )?;
+        check_stored_matches(c, &cert)?;
+        if cert.kind != CertificateKind::Patient
+            || cert.chart.is_none()
+            || !cert.roles.is_empty()
+            || cert.issued_at > issuer.valid_until
+        {
+            return Err(ClientError::Protocol(
+                "a clinician signed a certificate that is not a patient's, or after their own certificate ended"
+                    .into(),
+            ));
+        }
+        let mut member = Member::parse(cert)?;
+        if let Some(at) = c.revoked_at {
+            member.valid_until = member.valid_until.min(at);
+        }
+        known.insert(c.user, member);
+    }
+    Ok(known)
 }
 
 fn find_staff<'m>(

@@ -33,6 +33,9 @@ Commands:
   bench-web         `build`, then the browser benchmark (tests/browser/bench.mjs): a chart of
                     500 notes opened in headless Chromium against `vaiti note list` natively.
   fuzz [SECONDS]    Run the envelope_open fuzz target for SECONDS (default 60) with cargo-fuzz.
+  model [CASES]     Only the clinic model test (vaiti-client `model::`), with CASES random
+                    histories (default 100) instead of the few `test` runs; VAITI_MODEL_OPS sets
+                    the longest history (default 14).
   help, --help, -h  This text.
 ";
 
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         "bench" => bench(rest),
         "bench-web" => no_args(command, rest).and_then(|()| bench_web()),
         "fuzz" => fuzz(rest),
+        "model" => model(rest),
         other => {
             eprintln!("xtask: unknown command `{other}`\n");
             eprint!("{USAGE}");
@@ -377,6 +381,37 @@ fn test() -> Result<(), String> {
     // The plain closing line CI reads: every step passed, so nothing failed.
     println!("tests: {} passed, 0 failed, {} skipped", totals.0, totals.1);
     Ok(())
+}
+
+/// Random histories `cargo xtask model` runs unless told otherwise.
+const DEFAULT_MODEL_CASES: u32 = 100;
+
+/// `cargo xtask model [CASES]`: the clinic model test alone, with more cases than CI runs.
+fn model(rest: &[String]) -> Result<(), String> {
+    let cases = match rest {
+        [] => DEFAULT_MODEL_CASES,
+        [n] => n
+            .parse()
+            .map_err(|_| format!("`model` takes a number of cases, not {n:?}"))?,
+        _ => return Err("`model` takes at most one argument: the number of cases".into()),
+    };
+    let root = workspace_root()?;
+    Cmd::new(
+        &root,
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "vaiti-client",
+            "--test",
+            "it",
+            "model::",
+            "--",
+            "--nocapture",
+        ],
+    )
+    .env("VAITI_MODEL_CASES", cases.to_string())
+    .run()
 }
 
 /// The bundled web app, once `web_dist` has made it in this run.

@@ -229,3 +229,97 @@ fn change_the_password_and_the_old_one_stops_working() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The order a new clinic takes in its first days: staff, a patient, the patient's portal join
+/// (front desk invites, the therapist confirms), and only then another therapist. A patient's
+/// certificate is signed by their clinician, not by the root; the admin's sync after the new
+/// therapist's sign-up must still verify the directory, certify them, and every command after
+/// it must work.
+#[test]
+fn staff_join_after_a_patient_joined_the_portal() {
+    let dir = temp_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let server = cli::serve(&["--data", data.to_str().unwrap()], &dir.join("server.log"));
+    let url = server.url.clone();
+    let admin = cli::User::new(&dir, "admin");
+    json(&admin.run(
+        &[
+            "clinic",
+            "create",
+            "--server",
+            &url,
+            "--name",
+            "Terapiakeskus Järjestys",
+            "--admin-email",
+            "aino@jarjestys.example",
+            "--escrow-shares",
+            "2/2",
+            "--escrow-out",
+            dir.join("shares").to_str().unwrap(),
+            "--creation-token-file",
+            data.join("clinic-creation-token").to_str().unwrap(),
+        ],
+        "",
+    ));
+    admin.ok(&["branch", "create", "Helsinki"]);
+    let invite = |email: &str, role: &str| -> String {
+        admin.ok(&[
+            "staff", "invite", "--email", email, "--role", role, "--branch", "Helsinki",
+        ])["code"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let t1_code = invite("t1@jarjestys.example", "therapist");
+    let fd_code = invite("fd@jarjestys.example", "frontdesk");
+    let t1 = cli::User::new(&dir, "t1");
+    let fd = cli::User::new(&dir, "fd");
+    json(&t1.signup(&url, &t1_code, Some("t1@jarjestys.example")));
+    json(&fd.signup(&url, &fd_code, Some("fd@jarjestys.example")));
+    assert_eq!(
+        admin.ok(&["sync"])["completed_joins"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Front desk adds the patient and invites them to the portal; the patient signs up and the
+    // therapist confirms.
+    let chart = fd.ok(&[
+        "patient",
+        "add",
+        "--branch",
+        "Helsinki",
+        "--name",
+        "Maija Meikäläinen",
+        "--therapist",
+        "t1@jarjestys.example",
+    ])["chart"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let portal = fd.ok(&["patient", "invite", &chart]);
+    let patient = cli::User::new(&dir, "patient");
+    json(&patient.signup(&url, portal["code"].as_str().unwrap(), None));
+    let invite_id = portal["invite"].as_str().unwrap();
+    t1.ok(&["invite", "confirm", invite_id]);
+
+    // Now a new therapist: invited, signed up, certified on the admin's next sync.
+    let t2_code = invite("t2@jarjestys.example", "therapist");
+    let t2 = cli::User::new(&dir, "t2");
+    json(&t2.signup(&url, &t2_code, Some("t2@jarjestys.example")));
+    let synced = admin.ok(&["sync"]);
+    assert_eq!(synced["completed_joins"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        synced["completed_joins"][0]["login"],
+        "t2@jarjestys.example"
+    );
+    // Every admin command keeps working, and the new therapist is certified.
+    admin.ok(&["invite", "list"]);
+    admin.ok(&["branch", "create", "Tampere"]);
+    assert!(t2.ok(&["patient", "list"]).as_array().unwrap().is_empty());
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
