@@ -6,7 +6,8 @@
 
 use vaiti_core::api::{
     ChangePassword, ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart,
-    Me, NewAdmin, NewCertificate, NewWrap, PasswordStart, RegisterResponse, RegisterStart,
+    Me, NewAdmin, NewCertificate, NewWrap, PasswordChallenge, PasswordStart, RegisterResponse,
+    RegisterStart,
 };
 use vaiti_core::{Account, AccountKeys, KeyId as CoreKeyId, Recipient, Role, Sealed, WrapScope};
 use vaiti_crypto::{
@@ -88,22 +89,40 @@ pub(crate) struct Registration {
     pub(crate) kek: KeyEncryptionKey,
 }
 
+/// What lets a new account register (the server refuses registration to anyone else).
+pub(crate) enum RegisterWith<'a> {
+    /// An open invite of the clinic (an invitee signing up).
+    Invite(vaiti_core::InviteId),
+    /// The operator's clinic-creation token (a new clinic's first admin).
+    CreationToken(&'a str),
+}
+
 pub(crate) async fn register(
     api: &Api,
     clinic: ClinicId,
     user: UserId,
+    with: RegisterWith<'_>,
     secret_key: &SecretKey,
     password: &str,
 ) -> Result<Registration, ClientError> {
+    let (invite, token) = match with {
+        RegisterWith::Invite(invite) => (Some(invite), None),
+        RegisterWith::CreationToken(token) => (None, Some(token)),
+    };
     register_at(secret_key, password, |request| async move {
+        let headers: Vec<(&str, &str)> = token
+            .map(|t| (CLINIC_CREATION_HEADER, t))
+            .into_iter()
+            .collect();
         api.post(
             "/opaque/register",
             &RegisterStart {
                 clinic: core_clinic(clinic),
                 user: core_user(user),
                 request,
+                invite,
             },
-            &[],
+            &headers,
         )
         .await
     })
@@ -201,7 +220,15 @@ pub async fn create_clinic(api: &Api, req: &NewClinic<'_>) -> Result<CreatedClin
     let shares = escrow.split(req.escrow_threshold, req.escrow_shares)?;
 
     let secret_key = SecretKey::generate()?;
-    let registration = register(api, clinic, admin, &secret_key, req.password).await?;
+    let registration = register(
+        api,
+        clinic,
+        admin,
+        RegisterWith::CreationToken(req.creation_token),
+        &secret_key,
+        req.password,
+    )
+    .await?;
     let keys = new_account_keys(&registration.kek, clinic, admin, &pin)?;
 
     let manifest = ManifestV1 {
@@ -457,13 +484,16 @@ impl Unlocked {
     }
 }
 
-/// Changes the password: a new OPAQUE registration from the same Secret Key and the new
-/// password, and the Account Key wrapped under the new KEK, stored together. Every session of the
-/// account ends (log in again with the new password). Needs a login from the last 10 minutes.
+/// Changes the password: proves the current one (an OPAQUE login within the same request flow,
+/// so a session alone cannot do it), and sends a new OPAQUE registration from the same Secret
+/// Key and the new password, with the Account Key wrapped under the new KEK, stored together.
+/// Every session of the account ends (log in again with the new password). A wrong current
+/// password or Secret Key is [`ClientError::LoginFailed`] and changes nothing.
 pub async fn change_password(
     api: &Api,
     unlocked: &Unlocked,
     secret_key: &SecretKey,
+    current_password: &str,
     new_password: &str,
 ) -> Result<(), ClientError> {
     if new_password.chars().count() < 10 {
@@ -472,24 +502,75 @@ pub async fn change_password(
         ));
     }
     let path = unlocked.clinic_path();
-    let registration = register_at(secret_key, new_password, |request| {
-        let path = format!("{path}/password/start");
-        async move { api.post(&path, &PasswordStart { request }, &[]).await }
-    })
-    .await?;
+    let current = opaque_password_input(secret_key, current_password)?;
+    let login = ClientLogin::<Suite>::start(&mut OsRng, current.as_ref())
+        .map_err(|_| ClientError::Usage("cannot start OPAQUE login".into()))?;
+    let new = opaque_password_input(secret_key, new_password)?;
+    let registration = ClientRegistration::<Suite>::start(&mut OsRng, new.as_ref())
+        .map_err(|_| ClientError::Usage("cannot start OPAQUE registration".into()))?;
+    let challenge: PasswordChallenge = api
+        .post(
+            &format!("{path}/password/start"),
+            &PasswordStart {
+                login: sealed(login.message.serialize().to_vec()),
+                request: sealed(registration.message.serialize().to_vec()),
+            },
+            &[],
+        )
+        .await?;
+    let login_response =
+        CredentialResponse::<Suite>::deserialize(challenge.login_response.as_bytes())
+            .map_err(|_| ClientError::Protocol("malformed OPAQUE login response".into()))?;
+    let response = RegistrationResponse::<Suite>::deserialize(challenge.response.as_bytes())
+        .map_err(|_| ClientError::Protocol("malformed OPAQUE registration response".into()))?;
+    let finish = registration
+        .state
+        .finish(
+            &mut OsRng,
+            new.as_ref(),
+            response,
+            ClientRegistrationFinishParameters::default(),
+        )
+        .map_err(|_| {
+            ClientError::Protocol("the server's OPAQUE registration response is invalid".into())
+        })?;
+    let kek = KeyEncryptionKey::from_opaque_export_key(&finish.export_key)?;
     let user = UserId::from_bytes(*unlocked.account.id.as_bytes());
-    let wrapped =
-        registration
-            .kek
-            .wrap_account_key(&unlocked.account_key, unlocked.clinic, user)?;
-    api.post_no_content(
-        &format!("{}/password", unlocked.clinic_path()),
-        &ChangePassword {
-            opaque_upload: sealed(registration.upload),
-            wrapped_account_key: sealed(wrapped.into_bytes()),
-        },
-    )
-    .await
+    let wrapped = kek.wrap_account_key(&unlocked.account_key, unlocked.clinic, user)?;
+    let upload = sealed(finish.message.serialize().to_vec());
+    let wrapped_account_key = sealed(wrapped.into_bytes());
+    // A wrong current password fails here, on the device. The attempt is still closed on the
+    // server with a finalization that cannot verify, so the failed proof is logged now.
+    let finalization = match login.state.finish(
+        &mut OsRng,
+        current.as_ref(),
+        login_response,
+        ClientLoginFinishParameters::default(),
+    ) {
+        Ok(done) => Some(done.message.serialize().to_vec()),
+        Err(_) => None,
+    };
+    let proven = finalization.is_some();
+    let sent = api
+        .post_no_content(
+            &format!("{path}/password"),
+            &ChangePassword {
+                login_id: challenge.login_id,
+                finalization: sealed(finalization.unwrap_or_else(|| vec![0u8; 64])),
+                opaque_upload: upload,
+                wrapped_account_key,
+            },
+        )
+        .await;
+    match sent {
+        Ok(()) if proven => Ok(()),
+        // The server cannot accept what could not be proven; if it says it did, it lies.
+        Ok(()) => Err(ClientError::Protocol(
+            "the server accepted a password change without the current password".into(),
+        )),
+        Err(_) if !proven => Err(ClientError::LoginFailed),
+        Err(e) => Err(not_found_is_login_failed(e)),
+    }
 }
 
 /// Ends the session on the server.

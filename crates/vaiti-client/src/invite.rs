@@ -23,7 +23,7 @@ use vaiti_crypto::{
 };
 
 use crate::ClientError;
-use crate::account::{STAFF_CERTIFICATE_S, new_account_keys, register};
+use crate::account::{RegisterWith, STAFF_CERTIFICATE_S, new_account_keys, register};
 use crate::api::Api;
 use crate::conv::{core_clinic, core_key, crypto_user};
 use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
@@ -405,7 +405,15 @@ pub async fn signup(api: &Api, req: &NewMember<'_>) -> Result<SignedUpAccount, C
         .map_err(|_| ClientError::Usage("the random number generator failed".into()))?;
     let user = crypto_user(user_core);
     let secret_key = SecretKey::generate()?;
-    let registration = register(api, clinic, user, &secret_key, req.password).await?;
+    let registration = register(
+        api,
+        clinic,
+        user,
+        RegisterWith::Invite(body.invite),
+        &secret_key,
+        req.password,
+    )
+    .await?;
     let keys = new_account_keys(&registration.kek, clinic, user, &pin)?;
     let binding = BindingV1 {
         v: 1,

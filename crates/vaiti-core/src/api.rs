@@ -10,7 +10,9 @@ use crate::model::{
     KeyWrap, Recipient, RecordVersion, Sealed, WrapScope,
 };
 
-/// `POST /api/v1/opaque/register` request.
+/// `POST /api/v1/opaque/register` request: for an invitee (`invite` names an open invite of the
+/// clinic), or for a new clinic's first admin (no `invite`; the operator's clinic-creation token
+/// in its header, and the clinic not yet stored).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterStart {
@@ -20,6 +22,9 @@ pub struct RegisterStart {
     pub user: UserId,
     /// OPAQUE `RegistrationRequest`.
     pub request: Sealed,
+    /// The open invite the new account signs up with (absent for a new clinic's first admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<InviteId>,
 }
 
 /// `POST /api/v1/opaque/register` response.
@@ -554,20 +559,38 @@ pub struct UpdateManifest {
     pub manifest_signature: Sealed,
 }
 
-/// `POST /api/v1/clinics/{clinic}/password/start` request: a new OPAQUE registration for the
-/// caller's own account.
+/// `POST /api/v1/clinics/{clinic}/password/start` request: a login with the current password
+/// (which the change must prove) and a new OPAQUE registration, for the caller's own account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordStart {
+    /// OPAQUE `CredentialRequest` made from the Secret Key and the current password.
+    pub login: Sealed,
     /// OPAQUE `RegistrationRequest` made from the Secret Key and the new password.
     pub request: Sealed,
 }
 
-/// `POST /api/v1/clinics/{clinic}/password` request: the new OPAQUE record and the Account Key
-/// under the new password's KEK, stored together.
+/// `POST /api/v1/clinics/{clinic}/password/start` response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordChallenge {
+    /// This attempt's id (single use, 60 s), for `POST /password`.
+    pub login_id: String,
+    /// OPAQUE `CredentialResponse` to `login`.
+    pub login_response: Sealed,
+    /// OPAQUE `RegistrationResponse` to `request`.
+    pub response: Sealed,
+}
+
+/// `POST /api/v1/clinics/{clinic}/password` request: the proof of the current password, and the
+/// new OPAQUE record and the Account Key under the new password's KEK, stored together.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePassword {
+    /// The `login_id` of the [`PasswordChallenge`].
+    pub login_id: String,
+    /// OPAQUE `CredentialFinalization`: the current password proven.
+    pub finalization: Sealed,
     /// OPAQUE `RegistrationUpload`.
     pub opaque_upload: Sealed,
     /// The Account Key wrapped under the KEK from the new registration's export key.

@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 use vaiti_core::{
-    Account, AccountKeys, AccountKind, AccountStatus, Certificate, Clinic, ClinicId, KeyWrap,
-    Recipient, Role, Sealed, Session, UserId, WrapScope,
+    Account, AccountKeys, AccountKind, AccountStatus, Certificate, Clinic, ClinicId, InviteState,
+    KeyWrap, Recipient, Role, Sealed, Session, UserId, WrapScope,
 };
 use vaiti_opaque::opaque_ke::{
     CredentialFinalization, CredentialRequest, RegistrationRequest, RegistrationUpload,
@@ -25,11 +25,12 @@ use vaiti_store::{PendingLogin, Write};
 
 use vaiti_core::api::{
     ChangePassword, ClinicCreated, CreateClinic, LoggedIn, LoginChallenge, LoginFinish, LoginStart,
-    Me, PasswordStart, RegisterResponse, RegisterStart,
+    Me, PasswordChallenge, PasswordStart, RegisterResponse, RegisterStart,
 };
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::limiter::Source;
 use crate::state::AppState;
 
 /// How long a staff session lasts: a working day.
@@ -95,6 +96,51 @@ fn session_cookies(headers: &axum::http::HeaderMap) -> Vec<&str> {
         .collect()
 }
 
+/// Where a request comes from, for the login limiter: the peer's address (`ConnectInfo`, which
+/// [`crate::serve`] provides), or behind a TLS proxy the right-most `X-Forwarded-For` entry —
+/// the one the proxy itself appended; entries left of it are the client's to choose. Without
+/// either (a router driven without a socket) every request is one unknown source.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientSource(pub(crate) Source);
+
+impl FromRequestParts<AppState> for ClientSource {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = if state.behind_proxy {
+            forwarded_for(&parts.headers)
+        } else {
+            None
+        };
+        Ok(ClientSource(
+            forwarded.or(peer).map_or(Source::Unknown, Source::of),
+        ))
+    }
+}
+
+/// The right-most address of the request's `X-Forwarded-For` headers, if it parses.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?
+        .rsplit(',')
+        .next()?
+        .trim();
+    last.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
 /// OPAQUE's credential identifier for an account: clinic id || user id.
 fn credential_id(clinic: ClinicId, user: UserId) -> [u8; 32] {
     let mut id = [0u8; 32];
@@ -104,16 +150,14 @@ fn credential_id(clinic: ClinicId, user: UserId) -> [u8; 32] {
 }
 
 /// A stable stand-in identifier for a login name that does not exist, so an unknown name is
-/// answered exactly like a wrong password (no account enumeration).
-fn unknown_credential_id(clinic: ClinicId, login: &str) -> [u8; 32] {
-    let digest = Sha256::new()
-        .chain_update(b"vaiti v1 unknown login")
-        .chain_update(clinic.as_bytes())
-        .chain_update(login.as_bytes())
-        .finalize();
-    let mut id = [0u8; 32];
-    id[..16].copy_from_slice(clinic.as_bytes());
-    id[16..].copy_from_slice(&digest[..16]);
+/// answered exactly like a wrong password (no account enumeration). It is longer than an
+/// account's identifier (`"vaiti v1 unknown login" || clinic || SHA-256(login)`, 70 bytes
+/// against 32) and so can never be one: no registration, whatever user id it names, gets an OPRF
+/// evaluation under an unknown name's key, to compare with that name's login answer.
+fn unknown_credential_id(clinic: ClinicId, login: &str) -> Vec<u8> {
+    let mut id = b"vaiti v1 unknown login".to_vec();
+    id.extend_from_slice(clinic.as_bytes());
+    id.extend_from_slice(&Sha256::digest(login.as_bytes()));
     id
 }
 
@@ -130,15 +174,19 @@ fn malformed(what: &str) -> ApiError {
 }
 
 /// First round of OPAQUE registration, for a new account only (an existing account changes its
-/// password through an authenticated route). Stateless.
+/// password through an authenticated route). Stateless. Only for an invitee, naming an open
+/// invite of the clinic, or for a new clinic's first admin, with the operator's clinic-creation
+/// token: anyone else would get an OPRF evaluation to compare with login answers.
 #[utoipa::path(
     post,
     path = "/api/v1/opaque/register",
     tag = "accounts",
     request_body = RegisterStart,
+    params(("x-vaiti-clinic-creation-token" = Option<String>, Header, description = "The operator's clinic-creation token: needed without `invite`, for a new clinic's first admin.")),
     responses(
         (status = 200, description = "The OPAQUE registration response.", body = RegisterResponse),
         (status = 400, description = "`bad_request`: a malformed body or registration request.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: no open invite of the clinic is named, and no valid clinic-creation token comes with a clinic not yet stored (one answer for every case).", body = ErrorBody),
         (status = 409, description = "`conflict`: the account is already registered.", body = ErrorBody),
         (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
@@ -146,8 +194,26 @@ fn malformed(what: &str) -> ApiError {
 )]
 pub(crate) async fn register_start(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     Json(req): Json<RegisterStart>,
 ) -> Result<axum::Json<RegisterResponse>, ApiError> {
+    let allowed = match req.invite {
+        Some(invite) => state
+            .store
+            .invite(req.clinic, invite)
+            .await?
+            .is_some_and(|i| i.state == InviteState::Open && state.now() < i.expires_at),
+        None => {
+            has_creation_token(&state, &headers) && state.store.clinic(req.clinic).await?.is_none()
+        }
+    };
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "registration needs an open invite (sign up with your invite code) or, for a new clinic, the operator's clinic-creation token",
+        ));
+    }
     if state.store.account(req.clinic, req.user).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -166,6 +232,17 @@ pub(crate) async fn register_start(
     Ok(axum::Json(RegisterResponse {
         response: Sealed(response.message.serialize().to_vec()),
     }))
+}
+
+/// Whether the request carries the operator's clinic-creation token.
+fn has_creation_token(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let Some(expected) = state.clinic_creation_token_hash else {
+        return false;
+    };
+    headers
+        .get(CLINIC_CREATION_HEADER)
+        .map(|v| Sha256::digest(v.as_bytes()))
+        .is_some_and(|p| bool::from(p.as_slice().ct_eq(&expected)))
 }
 
 /// Checks the shape of an email-like staff login name (the mailbox itself is the clinic's affair).
@@ -364,31 +441,40 @@ pub(crate) async fn create_clinic(
         (status = 400, description = "`bad_request`: a malformed body, login name or login request.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such clinic.", body = ErrorBody),
         (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
-        (status = 429, description = "`rate_limited`: too many login attempts for this name or clinic.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many login attempts from this address, for this name or at this clinic (`docs/protocol.md`, \"Login limits\").", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn login_start(
     State(state): State<AppState>,
     Path(clinic): Path<ClinicId>,
+    source: ClientSource,
     Json(req): Json<LoginStart>,
 ) -> Result<axum::Json<LoginChallenge>, ApiError> {
     if req.login.is_empty() || req.login.len() > MAX_LOGIN_LEN {
         return Err(ApiError::bad_request("the login name is empty or too long"));
     }
+    // Only a well-formed request for a clinic that exists is counted: junk and made-up clinic
+    // ids cost the limiter nothing and lock no one out.
+    let request = CredentialRequest::<Suite>::deserialize(req.request.as_bytes())
+        .map_err(|_| malformed("login request"))?;
+    if state.store.clinic(clinic).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
     let now = state.now();
-    if !state
+    if let Err(refusal) = state
         .login_limiter
-        .allow(clinic.as_bytes(), &req.login, now)
+        .check(clinic.as_bytes(), &req.login, source.0, now)
     {
+        // A refused start is a failed login for detection: a flood raises an alert (and the
+        // alert's log line), while the refusal itself writes nothing that a flood could grow.
+        tracing::debug!(clinic = %clinic, ?refusal, "login start refused by the rate limiter");
+        crate::alerts::login_failed(&state, clinic).await;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many login attempts; wait a minute and try again",
         ));
-    }
-    if state.store.clinic(clinic).await?.is_none() {
-        return Err(ApiError::not_found());
     }
     let account = state
         .store
@@ -404,12 +490,10 @@ pub(crate) async fn login_start(
                 })?),
                 None => None,
             };
-            (Some(a.id), record, credential_id(clinic, a.id))
+            (Some(a.id), record, credential_id(clinic, a.id).to_vec())
         }
         None => (None, None, unknown_credential_id(clinic, &req.login)),
     };
-    let request = CredentialRequest::<Suite>::deserialize(req.request.as_bytes())
-        .map_err(|_| malformed("login request"))?;
     let started = ServerLogin::start(
         &mut OsRng,
         &state.opaque,
@@ -460,6 +544,7 @@ pub(crate) async fn login_start(
 pub(crate) async fn login_finish(
     State(state): State<AppState>,
     Path(clinic): Path<ClinicId>,
+    source: ClientSource,
     headers: axum::http::HeaderMap,
     Json(req): Json<LoginFinish>,
 ) -> Result<axum::response::Response, ApiError> {
@@ -537,7 +622,7 @@ pub(crate) async fn login_finish(
     // user running many commands in a minute logs in for each.
     state
         .login_limiter
-        .succeeded(clinic.as_bytes(), &account.login);
+        .succeeded(clinic.as_bytes(), &account.login, source.0, now);
     let token = URL_SAFE_NO_PAD.encode(token);
     if !is_web_client(&headers) {
         return Ok(axum::response::IntoResponse::into_response(axum::Json(
@@ -711,22 +796,9 @@ pub(crate) async fn logout(
     response
 }
 
-/// How recent a session must be to change the password (the CLI and web client log in just
-/// before): a stolen older token cannot lock the user out.
-pub const PASSWORD_CHANGE_SESSION_AGE_S: i64 = 10 * 60;
-
-fn check_fresh_session(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
-    if state.now() - caller.session.created_at > PASSWORD_CHANGE_SESSION_AGE_S {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "log in again to change your password",
-        ));
-    }
-    Ok(())
-}
-
-/// Starts a password change: an OPAQUE registration for the caller's own account.
+/// Starts a password change for the caller's own account: a login with the current password,
+/// counted like any login start, and an OPAQUE registration for the new one. A session alone
+/// (a stolen token, an unlocked device) cannot change the password.
 #[utoipa::path(
     post,
     path = "/api/v1/clinics/{clinic}/password/start",
@@ -735,34 +807,85 @@ fn check_fresh_session(state: &AppState, caller: &Caller) -> Result<(), ApiError
     request_body = PasswordStart,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The OPAQUE registration response.", body = RegisterResponse),
-        (status = 400, description = "`bad_request`: malformed registration request.", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`: no session, or not one from the last 10 minutes.", body = ErrorBody),
+        (status = 200, description = "The OPAQUE login and registration responses, and the attempt's id.", body = PasswordChallenge),
+        (status = 400, description = "`bad_request`: a malformed body, login or registration request.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
         (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many login attempts from this address or for this account.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn password_start(
     State(state): State<AppState>,
+    source: ClientSource,
     caller: Caller,
     Json(req): Json<PasswordStart>,
-) -> Result<axum::Json<RegisterResponse>, ApiError> {
-    check_fresh_session(&state, &caller)?;
-    let request = RegistrationRequest::<Suite>::deserialize(req.request.as_bytes())
+) -> Result<axum::Json<PasswordChallenge>, ApiError> {
+    let clinic = caller.session.clinic;
+    let user = caller.session.user;
+    let login = CredentialRequest::<Suite>::deserialize(req.login.as_bytes())
+        .map_err(|_| malformed("login request"))?;
+    let registration = RegistrationRequest::<Suite>::deserialize(req.request.as_bytes())
         .map_err(|_| malformed("registration request"))?;
-    let response = ServerRegistration::<Suite>::start(
+    let now = state.now();
+    // Proving the current password is a guess at it like any login: counted the same way.
+    if let Err(refusal) =
+        state
+            .login_limiter
+            .check(clinic.as_bytes(), &caller.account.login, source.0, now)
+    {
+        tracing::debug!(clinic = %clinic, ?refusal, "password change refused by the rate limiter");
+        crate::alerts::login_failed(&state, clinic).await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many login attempts; wait a minute and try again",
+        ));
+    }
+    let record = state
+        .store
+        .opaque_record(clinic, user)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("account {user} has no OPAQUE record")))?;
+    let record = ServerRegistration::<Suite>::deserialize(&record)
+        .map_err(|_| ApiError::internal(format!("corrupt OPAQUE record for {user}")))?;
+    let cred_id = credential_id(clinic, user);
+    let started = ServerLogin::start(
+        &mut OsRng,
         &state.opaque,
-        request,
-        &credential_id(caller.session.clinic, caller.session.user),
+        Some(record),
+        login,
+        &cred_id,
+        ServerLoginParameters::default(),
     )
-    .map_err(|_| malformed("registration request"))?;
-    Ok(axum::Json(RegisterResponse {
-        response: Sealed(response.message.serialize().to_vec()),
+    .map_err(|_| malformed("login request"))?;
+    let registered = ServerRegistration::<Suite>::start(&state.opaque, registration, &cred_id)
+        .map_err(|_| malformed("registration request"))?;
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id)
+        .map_err(|_| ApiError::internal("OS random number generator failed"))?;
+    state
+        .store
+        .put_pending_login(&PendingLogin {
+            id,
+            clinic,
+            user: Some(user),
+            state: started.state.serialize().to_vec(),
+            expires_at: now + PENDING_LOGIN_S,
+        })
+        .await?;
+    Ok(axum::Json(PasswordChallenge {
+        login_id: URL_SAFE_NO_PAD.encode(id),
+        login_response: Sealed(started.message.serialize().to_vec()),
+        response: Sealed(registered.message.serialize().to_vec()),
     }))
 }
 
-/// Finishes a password change: the new OPAQUE record and the re-wrapped Account Key, in one
-/// transaction that also ends every session of the account.
+/// Finishes a password change: the current password proven by finishing the login of
+/// `password/start`, then the new OPAQUE record and the re-wrapped Account Key, in one
+/// transaction that also ends every session of the account. A failed proof is a failed login
+/// (a leaf naming the account, counted for detection) and changes nothing.
 #[utoipa::path(
     post,
     path = "/api/v1/clinics/{clinic}/password",
@@ -772,18 +895,21 @@ pub(crate) async fn password_start(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed; every session of the account has ended."),
-        (status = 400, description = "`bad_request`: malformed registration or key.", body = ErrorBody),
-        (status = 401, description = "`unauthenticated`: no session, or not one from the last 10 minutes.", body = ErrorBody),
+        (status = 400, description = "`bad_request`: a malformed body, login id, registration or key.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session; `login_failed`: the current password or Secret Key is wrong, or the attempt expired or is not this account's (nothing was changed).", body = ErrorBody),
         (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
+        (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
     )
 )]
 pub(crate) async fn change_password(
     State(state): State<AppState>,
+    source: ClientSource,
     caller: Caller,
     Json(req): Json<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
-    check_fresh_session(&state, &caller)?;
+    let clinic = caller.session.clinic;
+    let user = caller.session.user;
     let size = req.wrapped_account_key.as_bytes().len();
     if size == 0 || size > 4096 {
         return Err(ApiError::bad_request(
@@ -792,27 +918,71 @@ pub(crate) async fn change_password(
     }
     let upload = RegistrationUpload::<Suite>::deserialize(req.opaque_upload.as_bytes())
         .map_err(|_| malformed("OPAQUE registration"))?;
+    let id: [u8; 16] = URL_SAFE_NO_PAD
+        .decode(req.login_id.as_bytes())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| malformed("login id"))?;
+    let now = state.now();
+    let pending = state
+        .store
+        .take_pending_login(clinic, &id, now)
+        .await?
+        .filter(|p| p.user == Some(user));
+    let proven = pending.is_some_and(|pending| {
+        ServerLogin::<Suite>::deserialize(&pending.state)
+            .ok()
+            .zip(CredentialFinalization::<Suite>::deserialize(req.finalization.as_bytes()).ok())
+            .and_then(|(server_login, f)| {
+                server_login
+                    .finish(f, ServerLoginParameters::default())
+                    .ok()
+            })
+            .is_some()
+    });
+    if !proven {
+        crate::access_log::apply_logged(
+            &state,
+            clinic,
+            Vec::new(),
+            crate::access_log::Entry::new(
+                vaiti_log::Action::LoginFailed,
+                vaiti_log::Purpose::None,
+                Some(user),
+            ),
+        )
+        .await?;
+        crate::alerts::login_failed(&state, clinic).await;
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "login_failed",
+            "the current password or Secret Key is wrong; nothing was changed",
+        ));
+    }
+    state
+        .login_limiter
+        .succeeded(clinic.as_bytes(), &caller.account.login, source.0, now);
     let record = ServerRegistration::<Suite>::finish(upload)
         .serialize()
         .to_vec();
     crate::access_log::apply_logged(
         &state,
-        caller.session.clinic,
+        clinic,
         vec![Write::UpdateCredentials {
-            clinic: caller.session.clinic,
-            user: caller.session.user,
+            clinic,
+            user,
             opaque_record: record,
             wrapped_account_key: req.wrapped_account_key,
         }],
         crate::access_log::Entry::new(
             vaiti_log::Action::DirectoryChange,
             vaiti_log::Purpose::None,
-            Some(caller.session.user),
+            Some(user),
         )
-        .object(*caller.session.user.as_bytes()),
+        .object(*user.as_bytes()),
     )
     .await?;
-    tracing::info!(clinic = %caller.session.clinic, user = %caller.session.user, "password changed");
+    tracing::info!(clinic = %clinic, user = %user, "password changed");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -41,8 +41,8 @@ pub use alerts::{
     DEFAULT_FAILED_LOGINS_THRESHOLD, DEFAULT_FAILED_LOGINS_WINDOW_S, DetectionConfig,
 };
 pub use auth::{
-    CLINIC_CREATION_HEADER, Caller, PASSWORD_CHANGE_SESSION_AGE_S, PATIENT_SESSION_S,
-    PENDING_LOGIN_S, SESSION_COOKIE, STAFF_SESSION_S, WEB_CLIENT_HEADER, WEB_CLIENT_VALUE,
+    CLINIC_CREATION_HEADER, Caller, PATIENT_SESSION_S, PENDING_LOGIN_S, SESSION_COOKIE,
+    STAFF_SESSION_S, WEB_CLIENT_HEADER, WEB_CLIENT_VALUE,
 };
 pub use config::{ConfigError, ServerConfig, Transport};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -256,9 +256,12 @@ pub async fn serve(
     on_bound: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ConfigError> {
     config.check()?;
-    let state = state.with_secure_transport(config.transport.is_secure());
+    let state = state
+        .with_secure_transport(config.transport.is_secure())
+        .with_proxy(matches!(config.transport, Transport::BehindTlsProxy));
     let sweeper = tokio::spawn(sweep_expired(state.clone()));
-    let app = router(state).into_make_service();
+    // Handlers see the peer's address (`ConnectInfo`): the login limiter counts per source.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let shutdown_handle = handle.clone();
     tokio::spawn(async move {

@@ -41,6 +41,9 @@ pub struct AppState {
     /// Whether browsers reach this server over TLS (its own or a proxy's): session cookies are
     /// then `Secure` and responses carry HSTS. `serve` sets it from the transport.
     pub(crate) secure_transport: bool,
+    /// Whether the server runs behind a TLS proxy, whose right-most `X-Forwarded-For` entry is
+    /// then the client's address for the login limiter. `serve` sets it from the transport.
+    pub(crate) behind_proxy: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -95,6 +98,7 @@ impl AppState {
             detection: Arc::default(),
             web: None,
             secure_transport: false,
+            behind_proxy: false,
         })
     }
 
@@ -104,6 +108,15 @@ impl AppState {
     /// other embedders of [`crate::router`] set it themselves.
     pub fn with_secure_transport(mut self, secure: bool) -> Self {
         self.secure_transport = secure;
+        self
+    }
+
+    /// Tells the state whether it runs behind a TLS proxy ([`crate::Transport::BehindTlsProxy`]):
+    /// then the right-most `X-Forwarded-For` entry, which the proxy appended, is the client's
+    /// address; otherwise the header is the client's own words and is ignored. [`crate::serve`]
+    /// sets this from its transport.
+    pub fn with_proxy(mut self, behind_proxy: bool) -> Self {
+        self.behind_proxy = behind_proxy;
         self
     }
 

@@ -364,8 +364,8 @@ pub(crate) fn login_cmd(common: &Common, args: LoginArgs) -> anyhow::Result<()> 
     let secret_key = read_secret_key(common, &profile)?;
     let password = read_password(common, "Password: ")?;
     let mut api = Api::new(&server)?;
-    let unlocked =
-        runtime()?.block_on(login(&mut api, clinic, &login_name, &secret_key, &password))?;
+    let rt = runtime()?;
+    let unlocked = rt.block_on(login(&mut api, clinic, &login_name, &secret_key, &password))?;
     if let Some(p) = &stored
         && p.root_fingerprint != hex::encode(unlocked.root_fingerprint.0)
     {
@@ -393,10 +393,15 @@ pub(crate) fn login_cmd(common: &Common, args: LoginArgs) -> anyhow::Result<()> 
         token: unlocked.session.token.clone(),
         expires_at: unlocked.session.expires_at,
     };
-    write_private(
-        &profile.join("session.json"),
-        &serde_json::to_vec(&session)?,
-    )?;
+    // The session being replaced belongs to the profile as it was (perhaps another clinic).
+    let previous = stored
+        .as_ref()
+        .and_then(|p| {
+            let bytes: [u8; 16] = hex::decode(&p.clinic).ok()?.try_into().ok()?;
+            Some((p.server.clone(), ClinicId::from_bytes(bytes)))
+        })
+        .unwrap_or_else(|| (record.server.clone(), clinic));
+    replace_session(&rt, &profile, &previous.0, previous.1, &session)?;
     if common.json {
         println!(
             "{}",
@@ -468,6 +473,19 @@ pub(crate) fn unlock(
     Api,
     vaiti_client::account::Unlocked,
 )> {
+    let (rt, api, unlocked, _password) = unlock_with_password(common)?;
+    Ok((rt, api, unlocked))
+}
+
+/// [`unlock`], also returning the password it was given (a password change proves it again).
+fn unlock_with_password(
+    common: &Common,
+) -> anyhow::Result<(
+    tokio::runtime::Runtime,
+    Api,
+    vaiti_client::account::Unlocked,
+    String,
+)> {
     let profile = profile_dir(common)?;
     let record: Profile = serde_json::from_slice(
         &std::fs::read(profile.join("profile.json")).with_context(|| {
@@ -504,11 +522,36 @@ pub(crate) fn unlock(
         token: unlocked.session.token.clone(),
         expires_at: unlocked.session.expires_at,
     };
-    write_private(
-        &profile.join("session.json"),
-        &serde_json::to_vec(&session)?,
-    )?;
-    Ok((rt, api, unlocked))
+    replace_session(&rt, &profile, &record.server, clinic, &session)?;
+    Ok((rt, api, unlocked, password))
+}
+
+/// Writes `session` as the profile's current session, then ends the session it replaces (of
+/// `clinic` at `server`): a 12-hour token left alive in no file is only of use to whoever copied
+/// it. A replaced session the server already ended is fine; one it cannot be reached to end is a
+/// warning, not a failure.
+fn replace_session(
+    rt: &tokio::runtime::Runtime,
+    profile: &Path,
+    server: &str,
+    clinic: ClinicId,
+    session: &SessionFile,
+) -> anyhow::Result<()> {
+    let path = profile.join("session.json");
+    let previous = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<SessionFile>(&b).ok())
+        .filter(|old| old.token != session.token);
+    write_private(&path, &serde_json::to_vec(session)?)?;
+    if let Some(old) = previous {
+        let mut api = Api::new(server)?;
+        api.set_token(Some(old.token));
+        match rt.block_on(logout(&mut api, clinic)) {
+            Ok(()) | Err(vaiti_client::ClientError::Api { status: 401, .. }) => {}
+            Err(e) => eprintln!("warning: the previous session could not be ended: {e}"),
+        }
+    }
+    Ok(())
 }
 
 /// `vaiti branch create NAME`.
@@ -536,7 +579,7 @@ pub(crate) fn branch_create(common: &Common, args: BranchCreateArgs) -> anyhow::
 /// the second line of standard input with `--password-stdin` (the first is the current one),
 /// `VAITI_NEW_PASSWORD`, or a prompt asked twice.
 pub(crate) fn password_cmd(common: &Common) -> anyhow::Result<()> {
-    let (rt, api, unlocked) = unlock(common)?;
+    let (rt, api, unlocked, current) = unlock_with_password(common)?;
     let new = if common.password_stdin {
         let mut line = String::new();
         std::io::stdin()
@@ -561,6 +604,7 @@ pub(crate) fn password_cmd(common: &Common) -> anyhow::Result<()> {
         &api,
         &unlocked,
         &secret_key,
+        &current,
         &new,
     ))?;
     // The server ended every session, this one too.

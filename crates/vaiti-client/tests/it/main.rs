@@ -12,6 +12,7 @@ mod clinic_login;
 mod detection;
 mod malicious_server;
 mod model;
+mod password_change;
 mod portal_invites;
 mod reports;
 mod review;

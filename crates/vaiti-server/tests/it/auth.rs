@@ -143,17 +143,49 @@ impl Harness {
         .await
     }
 
+    /// Registers a new clinic's first admin (with the operator's token).
     async fn register(&self, clinic: ClinicId, user: UserId, password: &[u8]) -> Vec<u8> {
+        self.register_with(clinic, user, password, None).await
+    }
+
+    /// Registers a new account: with `invite`, an invitee's; without, a new clinic's first
+    /// admin's (with the operator's token).
+    async fn register_with(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        password: &[u8],
+        invite: Option<&str>,
+    ) -> Vec<u8> {
+        self.try_register(clinic, user, password, invite)
+            .await
+            .unwrap_or_else(|(status, resp)| panic!("{status}: {resp}"))
+    }
+
+    /// [`register_with`](Self::register_with), or the refusal.
+    async fn try_register(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        password: &[u8],
+        invite: Option<&str>,
+    ) -> Result<Vec<u8>, (StatusCode, Value)> {
         let start = ClientRegistration::<Suite>::start(&mut OsRng, password).unwrap();
+        let mut body =
+            json!({ "clinic": clinic, "user": user, "request": b64(&start.message.serialize()) });
+        let headers: &[(&str, &str)] = match invite {
+            Some(invite) => {
+                body["invite"] = json!(invite);
+                &[]
+            }
+            None => &[(CLINIC_CREATION_HEADER, TOKEN)],
+        };
         let (status, resp) = self
-            .call(
-                "POST",
-                "/api/v1/opaque/register",
-                Some(json!({ "clinic": clinic, "user": user, "request": b64(&start.message.serialize()) })),
-                &[],
-            )
+            .call("POST", "/api/v1/opaque/register", Some(body), headers)
             .await;
-        assert_eq!(status, StatusCode::OK, "{resp}");
+        if status != StatusCode::OK {
+            return Err((status, resp));
+        }
         let response =
             RegistrationResponse::<Suite>::deserialize(&unb64(&resp["response"])).unwrap();
         let finish = start
@@ -165,7 +197,7 @@ impl Harness {
                 ClientRegistrationFinishParameters::default(),
             )
             .unwrap();
-        finish.message.serialize().to_vec()
+        Ok(finish.message.serialize().to_vec())
     }
 
     /// Runs both login rounds; returns the finish status and body.
@@ -457,19 +489,30 @@ async fn only_the_operator_creates_clinics_and_only_once() {
         StatusCode::CONFLICT
     );
     // Registering again for an existing account is refused: it would be an OPRF oracle for it.
+    // Without an invite the clinic now exists, so the token no longer opens registration.
     let start = ClientRegistration::<Suite>::start(&mut OsRng, b"pw").unwrap();
     let again =
         json!({ "clinic": clinic, "user": admin, "request": b64(&start.message.serialize()) });
     assert_eq!(
-        h.call("POST", "/api/v1/opaque/register", Some(again), &[])
+        h.call("POST", "/api/v1/opaque/register", Some(again), &ok)
             .await
             .0,
-        StatusCode::CONFLICT
+        StatusCode::FORBIDDEN
     );
 
+    // A server that creates no clinics registers no first admins either.
     let disabled = harness_with(None).await;
     let (clinic, admin) = ids();
-    let upload = disabled.register(clinic, admin, b"pw").await;
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, b"pw").unwrap();
+    let (status, err) = disabled
+        .call(
+            "POST",
+            "/api/v1/opaque/register",
+            Some(json!({ "clinic": clinic, "user": admin, "request": b64(&start.message.serialize()) })),
+            &ok,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
     let body = clinic_body(clinic, admin, "aino@clinic.example", &upload);
     assert_eq!(
         disabled
@@ -711,7 +754,14 @@ impl Harness {
         password: &[u8],
     ) -> (StatusCode, UserId) {
         let user = UserId::generate().unwrap();
-        let upload = self.register(clinic, user, password).await;
+        // Registration itself needs an open invite.
+        let upload = match self
+            .try_register(clinic, user, password, Some(invite))
+            .await
+        {
+            Ok(upload) => upload,
+            Err((status, _)) => return (status, user),
+        };
         let binding = json!({
             "v": 1, "clinic": clinic, "invite": invite, "user": user, "kind": "staff",
             "login": email, "encryption_key": b64(&[6; 1216]), "verifying_key": "07".repeat(32),
@@ -823,9 +873,10 @@ async fn invites_are_single_use_expire_and_only_admins_invite_staff() {
     );
     let (status, therapist) = h.signup(clinic, &first, "t@clinic.example", b"t").await;
     assert_eq!(status, StatusCode::CREATED);
+    // (Registration needs an open invite: a bound one no longer lets anyone register.)
     assert_eq!(
         h.signup(clinic, &first, "t@clinic.example", b"t2").await.0,
-        StatusCode::CONFLICT
+        StatusCode::FORBIDDEN
     );
     let (_, found) = h
         .call("GET", &format!("{invites}/{first}"), None, &[])
@@ -853,7 +904,7 @@ async fn invites_are_single_use_expire_and_only_admins_invite_staff() {
         h.signup(clinic, &second, "late@clinic.example", b"l")
             .await
             .0,
-        StatusCode::CONFLICT
+        StatusCode::FORBIDDEN
     );
     let (status, _) = h.login(clinic, "late@clinic.example", b"l").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -903,64 +954,114 @@ async fn invites_are_single_use_expire_and_only_admins_invite_staff() {
     );
 }
 
+impl Harness {
+    /// Changes the password of the session's account, proving `current`; the status and body of
+    /// the second request (or of the first, if it failed).
+    async fn change_password(
+        &self,
+        clinic: ClinicId,
+        bearer: &str,
+        current: &[u8],
+        new: &[u8],
+    ) -> (StatusCode, Value) {
+        let auth = [("authorization", bearer)];
+        let login = ClientLogin::<Suite>::start(&mut OsRng, current).unwrap();
+        let registration = ClientRegistration::<Suite>::start(&mut OsRng, new).unwrap();
+        let (status, started) = self
+            .call(
+                "POST",
+                &format!("/api/v1/clinics/{clinic}/password/start"),
+                Some(json!({
+                    "login": b64(&login.message.serialize()),
+                    "request": b64(&registration.message.serialize()),
+                })),
+                &auth,
+            )
+            .await;
+        if status != StatusCode::OK {
+            return (status, started);
+        }
+        let login_response =
+            CredentialResponse::<Suite>::deserialize(&unb64(&started["login_response"])).unwrap();
+        let finalization = match login.state.finish(
+            &mut OsRng,
+            current,
+            login_response,
+            ClientLoginFinishParameters::default(),
+        ) {
+            Ok(done) => done.message.serialize().to_vec(),
+            Err(_) => vec![0u8; 64],
+        };
+        let response =
+            RegistrationResponse::<Suite>::deserialize(&unb64(&started["response"])).unwrap();
+        let upload = registration
+            .state
+            .finish(
+                &mut OsRng,
+                new,
+                response,
+                ClientRegistrationFinishParameters::default(),
+            )
+            .unwrap();
+        self.call(
+            "POST",
+            &format!("/api/v1/clinics/{clinic}/password"),
+            Some(json!({
+                "login_id": started["login_id"],
+                "finalization": b64(&finalization),
+                "opaque_upload": b64(&upload.message.serialize()),
+                "wrapped_account_key": b64(&[1; 129]),
+            })),
+            &auth,
+        )
+        .await
+    }
+}
+
 #[tokio::test]
-async fn a_password_change_needs_a_fresh_session_and_ends_every_session() {
+async fn a_password_change_proves_the_current_password_and_ends_every_session() {
     let h = harness().await;
     let (clinic, admin) = ids();
     h.create_clinic(clinic, admin, "admin@clinic.example", b"old")
         .await;
     let (_, old_session) = h.login(clinic, "admin@clinic.example", b"old").await;
     let old = format!("Bearer {}", old_session["token"].as_str().unwrap());
-    let start = ClientRegistration::<Suite>::start(&mut OsRng, b"new").unwrap();
-    let body = json!({ "request": b64(&start.message.serialize()) });
-    let path = format!("/api/v1/clinics/{clinic}/password/start");
+    let (_, other) = h.login(clinic, "admin@clinic.example", b"old").await;
+    let other = format!("Bearer {}", other["token"].as_str().unwrap());
+    // The session's age does not matter; the proof of the current password does.
+    h.now.fetch_add(3600, Ordering::SeqCst);
 
-    h.now.fetch_add(601, Ordering::SeqCst);
-    let (status, _) = h
+    // A wrong current password changes nothing, and ends no session.
+    let (status, err) = h.change_password(clinic, &old, b"wrong", b"new").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    assert_eq!(err["error"]["code"], "login_failed");
+    assert_eq!(
+        h.call(
+            "GET",
+            &format!("/api/v1/clinics/{clinic}/me"),
+            None,
+            &[("authorization", old.as_str())]
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    // A request without the proof is malformed.
+    let start = ClientRegistration::<Suite>::start(&mut OsRng, b"new").unwrap();
+    let (status, err) = h
         .call(
             "POST",
-            &path,
-            Some(body.clone()),
+            &format!("/api/v1/clinics/{clinic}/password/start"),
+            Some(json!({ "request": b64(&start.message.serialize()) })),
             &[("authorization", old.as_str())],
         )
         .await;
-    assert_eq!(
-        status,
-        StatusCode::UNAUTHORIZED,
-        "a session older than 10 minutes"
-    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["error"]["code"], "bad_request");
 
-    let (_, fresh) = h.login(clinic, "admin@clinic.example", b"old").await;
-    let fresh = format!("Bearer {}", fresh["token"].as_str().unwrap());
-    let (status, resp) = h
-        .call(
-            "POST",
-            &path,
-            Some(body),
-            &[("authorization", fresh.as_str())],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let response = RegistrationResponse::<Suite>::deserialize(&unb64(&resp["response"])).unwrap();
-    let finish = start
-        .state
-        .finish(
-            &mut OsRng,
-            b"new",
-            response,
-            ClientRegistrationFinishParameters::default(),
-        )
-        .unwrap();
-    let (status, _) = h
-        .call(
-            "POST",
-            &format!("/api/v1/clinics/{clinic}/password"),
-            Some(json!({ "opaque_upload": b64(&finish.message.serialize()), "wrapped_account_key": b64(&[1; 129]) })),
-            &[("authorization", fresh.as_str())],
-        )
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    for session in [&old, &fresh] {
+    let (status, body) = h.change_password(clinic, &old, b"old", b"new").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for session in [&old, &other] {
         let (status, _) = h
             .call(
                 "GET",

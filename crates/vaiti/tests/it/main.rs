@@ -14,5 +14,6 @@ mod dump_canary;
 mod e2e_records;
 mod report_cli;
 mod serve;
+mod sessions_cli;
 mod support;
 mod witness_cli;
