@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use vaiti_core::api::{
-    AppendChartState, ChartList, ChartView, CreateChart, NewChartState, NewRecord, NewWrap,
-    ObjectLocation, PutWraps,
+    AppendChartState, ChartList, ChartSummary, ChartView, CreateChart, NewChartState, NewRecord,
+    NewWrap, ObjectLocation, PutWraps,
 };
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{
@@ -827,11 +827,7 @@ pub async fn list_patients(
             Err(ClientError::Usage(_)) if branch.is_none() => continue,
             Err(e) => return Err(e),
         };
-        let list: ChartList = s
-            .api
-            .get(&format!("{}/charts?branch={b}", s.me.clinic_path()))
-            .await?;
-        for c in list.charts {
+        for c in listed_charts(s, &format!("branch={b}&")).await? {
             if c.chart.branch != b {
                 return Err(bad("the server listed a chart of another branch"));
             }
@@ -853,8 +849,7 @@ pub async fn list_patients(
         }
     }
     if branch.is_none() {
-        let list: ChartList = s.api.get(&format!("{}/charts", s.me.clinic_path())).await?;
-        for c in list.charts {
+        for c in listed_charts(s, "").await? {
             if out.iter().any(|p| p.chart == c.chart.id) {
                 continue;
             }
@@ -1423,5 +1418,25 @@ mod tests {
         assert_eq!(record_kind::SEARCH_CARD, Kind::SearchCard.to_byte());
         assert_eq!(tier::TEAM, Tier::Team.to_byte());
         assert_eq!(tier::SHARED, Tier::Shared.to_byte());
+    }
+}
+
+/// Every chart `GET /charts?{filter}` lists, page by page (`filter` is empty or ends in `&`).
+async fn listed_charts(s: &Session<'_>, filter: &str) -> Result<Vec<ChartSummary>, ClientError> {
+    let mut charts = Vec::new();
+    let mut position = 0;
+    loop {
+        let list: ChartList = s
+            .api
+            .get(&format!(
+                "{}/charts?{filter}position={position}",
+                s.me.clinic_path()
+            ))
+            .await?;
+        charts.extend(list.charts);
+        match crate::api::next_page(position, list.next)? {
+            Some(next) => position = next,
+            None => return Ok(charts),
+        }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use sha2::{Digest as _, Sha256};
 use vaiti_core::report::{
     MAX_REPORT_ENVELOPE_BYTES, MAX_REPORT_WRAPS, NewReport, PatientReport, ReportFiled, ReportList,
@@ -25,7 +25,7 @@ use crate::access_log::{Entry, apply_logged_leaf};
 use crate::auth::Caller;
 use crate::charts::{Access, access};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::release::{check_request, evidence, purpose};
 use crate::state::AppState;
 

@@ -11,6 +11,7 @@ mod browser_session;
 mod clinic_login;
 mod detection;
 mod malicious_server;
+mod paging;
 mod portal_invites;
 mod reports;
 mod support;

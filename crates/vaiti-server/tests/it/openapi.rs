@@ -42,6 +42,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/clinics/{clinic}/charts"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/release"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/access-log"),
+    ("get", "/api/v1/clinics/{clinic}/charts/{chart}/access-log"),
     ("get", "/api/v1/clinics/{clinic}/log/leaves"),
     ("post", "/api/v1/clinics/{clinic}/charts/{chart}/reports"),
     ("get", "/api/v1/clinics/{clinic}/reports"),
