@@ -7,7 +7,9 @@
 //! the last checkpoint this device accepted. Without all of that the client refuses to use what
 //! came with it: a chart opened through vaiti is a chart in the log.
 
-use vaiti_core::api::{ChartAccessLog, LogEvidence, SignedRequest};
+use vaiti_core::api::{
+    ChartAccessLog, ChartAccessLogPage, ChartLogLeaf, LogEvidence, SignedRequest,
+};
 use vaiti_core::signed::ReleaseRequestV1;
 use vaiti_core::{AccessPurpose, ChartId, Role, Sealed, UserId};
 use vaiti_crypto::SignatureDomain;
@@ -241,7 +243,9 @@ pub fn purpose_name(p: Purpose) -> &'static str {
 
 /// Reads and verifies a chart's access log: every leaf included in the signed checkpoint, the
 /// chart's chain complete from its first leaf to the leaf recording this reading (so no entry
-/// was left out), the checkpoint extending the last one this device accepted.
+/// was left out), the checkpoint extending the last one this device accepted. The server answers
+/// the newest leaves with the signed reading and older ones in further pages, proved against the
+/// same checkpoint; the chain is checked over all of them.
 pub async fn chart_log(
     s: &Session<'_>,
     chart: ChartId,
@@ -264,8 +268,32 @@ pub async fn chart_log(
         })?;
     let detail = vaiti_log::detail_hash(&[signed.body.request.as_bytes()]);
     let (own, size, root) = verify_evidence(s, &signed, &answer.log, &[Action::LogRead], detail)?;
-    let mut leaves = Vec::with_capacity(answer.leaves.len() + 1);
-    for l in &answer.leaves {
+    let mut pages = vec![answer.leaves];
+    let mut before = answer.next;
+    while let Some(b) = before {
+        let page: ChartAccessLogPage = s
+            .api
+            .get(&format!(
+                "{}/charts/{chart}/access-log?reading={}&size={size}&before={b}",
+                s.me.clinic_path(),
+                answer.log.index
+            ))
+            .await?;
+        // Each page strictly older than the one before it, so paging ends.
+        let oldest = page.leaves.first().map(|l| l.index);
+        if oldest.is_none() || page.leaves.iter().any(|l| l.index >= b) {
+            return Err(bad("a page of the chart's access log is out of order"));
+        }
+        before = page.next;
+        if before.is_some_and(|n| Some(n) > oldest) {
+            return Err(bad("a page of the chart's access log is out of order"));
+        }
+        pages.push(page.leaves);
+    }
+    let mut listed: Vec<ChartLogLeaf> = pages.into_iter().rev().flatten().collect();
+    listed.sort_by_key(|l| l.index);
+    let mut leaves = Vec::with_capacity(listed.len() + 1);
+    for l in &listed {
         let leaf = Leaf::decode(l.leaf.as_bytes()).map_err(|_| bad("a leaf is malformed"))?;
         InclusionProof::from_bytes(l.index, size, l.inclusion.as_bytes())
             .and_then(|p| p.verify(&leaf.hash(), &root))

@@ -184,3 +184,14 @@ async fn api_error(resp: reqwest::Response) -> ClientError {
         message,
     }
 }
+
+/// Checks a page's `next` position before asking for it: it must move forward, or a server
+/// could keep a client paging forever.
+pub(crate) fn next_page(current: u64, next: Option<u64>) -> Result<Option<u64>, ClientError> {
+    match next {
+        Some(n) if n <= current => Err(ClientError::Protocol(
+            "the server's list pages do not move forward".into(),
+        )),
+        other => Ok(other),
+    }
+}

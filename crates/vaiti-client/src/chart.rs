@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use vaiti_core::api::{
-    AppendChartState, ChartList, ChartView, CreateChart, NewChartState, NewRecord, NewWrap,
-    ObjectLocation, PutWraps,
+    AppendChartState, ChartList, ChartSummary, ChartView, CreateChart, NewChartState, NewRecord,
+    NewWrap, ObjectLocation, PutWraps,
 };
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{
@@ -809,11 +809,7 @@ pub async fn list_patients(
             Err(ClientError::Usage(_)) if branch.is_none() => continue,
             Err(e) => return Err(e),
         };
-        let list: ChartList = s
-            .api
-            .get(&format!("{}/charts?branch={b}", s.me.clinic_path()))
-            .await?;
-        for c in list.charts {
+        for c in listed_charts(s, &format!("branch={b}&")).await? {
             if c.chart.branch != b {
                 return Err(bad("the server listed a chart of another branch"));
             }
@@ -835,8 +831,7 @@ pub async fn list_patients(
         }
     }
     if branch.is_none() {
-        let list: ChartList = s.api.get(&format!("{}/charts", s.me.clinic_path())).await?;
-        for c in list.charts {
+        for c in listed_charts(s, "").await? {
             if out.iter().any(|p| p.chart == c.chart.id) {
                 continue;
             }
@@ -1392,6 +1387,26 @@ pub async fn amend_note(
         )
         .await?;
     Ok(version)
+}
+
+/// Every chart `GET /charts?{filter}` lists, page by page (`filter` is empty or ends in `&`).
+async fn listed_charts(s: &Session<'_>, filter: &str) -> Result<Vec<ChartSummary>, ClientError> {
+    let mut charts = Vec::new();
+    let mut position = 0;
+    loop {
+        let list: ChartList = s
+            .api
+            .get(&format!(
+                "{}/charts?{filter}position={position}",
+                s.me.clinic_path()
+            ))
+            .await?;
+        charts.extend(list.charts);
+        match crate::api::next_page(position, list.next)? {
+            Some(next) => position = next,
+            None => return Ok(charts),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! shows no difference between a decoy and a patient.
 
 use vaiti_core::alert::{AlertList, RegisterDecoy};
+use vaiti_core::api::MAX_ALERTS_PAGE;
 use vaiti_core::{Alert, AlertId, ChartId, Role};
 
 use crate::ClientError;
@@ -31,12 +32,31 @@ pub struct ListedAlert {
 /// The clinic's alerts, newest first, at most `limit` (admins and auditors; the server refuses
 /// anyone else).
 pub async fn list_alerts(s: &Session<'_>, limit: u32) -> Result<Vec<ListedAlert>, ClientError> {
-    let list: AlertList = s
-        .api
-        .get(&format!("{}/alerts?limit={limit}", s.me.clinic_path()))
-        .await?;
-    Ok(list
-        .alerts
+    // Page by page up to `limit`: an alert raised meanwhile shifts a page by one, so one seen
+    // twice is kept once.
+    let mut alerts: Vec<Alert> = Vec::new();
+    let mut position = 0;
+    while (alerts.len() as u64) < u64::from(limit) {
+        let want = (u64::from(limit) - alerts.len() as u64).min(u64::from(MAX_ALERTS_PAGE));
+        let page: AlertList = s
+            .api
+            .get(&format!(
+                "{}/alerts?limit={want}&position={position}",
+                s.me.clinic_path()
+            ))
+            .await?;
+        for alert in page.alerts {
+            if !alerts.iter().any(|a| a.id == alert.id) {
+                alerts.push(alert);
+            }
+        }
+        match crate::api::next_page(position, page.next)? {
+            Some(next) => position = next,
+            None => break,
+        }
+    }
+    alerts.truncate(limit as usize);
+    Ok(alerts
         .into_iter()
         .map(|alert| {
             // Only a name the directory vouches for: the server's word is not enough to put a

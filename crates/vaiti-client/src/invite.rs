@@ -496,10 +496,27 @@ pub struct InviteStatus {
 /// Parsed bodies alongside. Without `others`, what others made is not even looked at, so a
 /// damaged entry there cannot stop the caller's own sync.
 async fn listed_invites(s: &Session<'_>, others: bool) -> Result<Listed, ClientError> {
-    let list: InviteList = s
-        .api
-        .get(&format!("{}/invites", s.me.clinic_path()))
-        .await?;
+    let mut list = InviteList {
+        invites: Vec::new(),
+        completable: Vec::new(),
+        next: None,
+    };
+    let mut position = 0;
+    loop {
+        let page: InviteList = s
+            .api
+            .get(&format!(
+                "{}/invites?position={position}",
+                s.me.clinic_path()
+            ))
+            .await?;
+        list.invites.extend(page.invites);
+        list.completable.extend(page.completable);
+        match crate::api::next_page(position, page.next)? {
+            Some(next) => position = next,
+            None => break,
+        }
+    }
     let mut out = Listed {
         invites: Vec::new(),
         completable: list.completable,

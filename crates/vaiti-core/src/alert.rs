@@ -89,6 +89,9 @@ pub struct Alert {
 pub struct AlertList {
     /// The alerts, newest first.
     pub alerts: Vec<Alert>,
+    /// The position of the next page (`?position=`), absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// `POST /api/v1/clinics/{clinic}/decoys`: registers an existing chart as a decoy (admins). The

@@ -42,6 +42,7 @@ pub struct NewAdmin {
     /// The admin's user id, chosen by the client.
     pub id: UserId,
     /// The admin's email address, used to log in.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub login: String,
     /// The name shown to colleagues and patients in access logs.
     pub display_name: Option<String>,
@@ -114,6 +115,7 @@ pub struct ClinicCreated {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginStart {
     /// A staff email or a patient handle.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub login: String,
     /// OPAQUE `CredentialRequest`.
     pub request: Sealed,
@@ -221,6 +223,9 @@ pub struct InviteList {
     /// still checks every invite, binding and chart itself.
     #[serde(default)]
     pub completable: Vec<InviteId>,
+    /// The position of the next page (`?position=`), absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// `GET /api/v1/clinics/{clinic}/invites/{invite}`: what an invitee needs to check an invite
@@ -245,6 +250,7 @@ pub struct Signup {
     /// The new account's id, chosen by the client.
     pub user: UserId,
     /// The login name: the invited email (staff) or a random handle (patients).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 254))]
     pub login: String,
     /// A staff member's display name.
     pub display_name: Option<String>,
@@ -379,6 +385,9 @@ pub struct ChartSummary {
 pub struct ChartList {
     /// The charts, oldest first.
     pub charts: Vec<ChartSummary>,
+    /// The position of the next page (`?position=`), absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// Everything about one chart the caller may see (in a [`ReleasedChart`]).
@@ -481,11 +490,29 @@ pub struct ChartLogLeaf {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartAccessLog {
-    /// The chart's leaves before this reading, oldest first.
+    /// The chart's newest leaves before this reading (at most [`MAX_ACCESS_LOG_PAGE`]), oldest
+    /// first.
     pub leaves: Vec<ChartLogLeaf>,
     /// The leaf recording this reading, the checkpoint every inclusion proof is against, and
     /// the consistency proof from the client's last checkpoint.
     pub log: LogEvidence,
+    /// When the chart has older leaves: fetch them with `GET …/access-log?reading=<log.index>
+    /// &size=<checkpoint size>&before=<next>`. Absent when `leaves` starts at the chart's first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+/// `GET /api/v1/clinics/{clinic}/charts/{chart}/access-log`: an older page of a reading begun
+/// with the signed `POST` (whose leaf is `reading`), proofs against the same checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartAccessLogPage {
+    /// The chart's newest leaves before `before` (at most the limit), oldest first, each with
+    /// its inclusion proof in the tree of the asked size.
+    pub leaves: Vec<ChartLogLeaf>,
+    /// As in [`ChartAccessLog`]: the `before` of the next older page, absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
 }
 
 /// `GET /api/v1/clinics/{clinic}/log/leaves`: a run of the clinic's leaves, for auditors and
@@ -517,6 +544,27 @@ pub struct LogNodeHash {
 
 /// The most leaves one `GET /log/leaves` answers with.
 pub const MAX_LOG_LEAVES_PAGE: u64 = 4096;
+
+// ---- Pages ----
+//
+// Every list the server returns comes in pages of at most a fixed size, so no request costs the
+// server work in proportion to a clinic's history. A page's `next` is the position to ask for
+// next (`?position=`), absent on the last page; clients page through until it is absent. A
+// page may be shorter than its limit (items the caller may not see are skipped) and still have
+// a `next`. Out-of-range limits and positions are 400 `bad_request`.
+
+/// The most leaves (each with its inclusion proof) one page of a chart's access log holds.
+pub const MAX_ACCESS_LOG_PAGE: u32 = 256;
+/// The most charts one `GET /charts` page holds.
+pub const MAX_CHARTS_PAGE: u32 = 200;
+/// The most invites one `GET /invites` page holds.
+pub const MAX_INVITES_PAGE: u32 = 200;
+/// The most alerts one `GET /alerts` page holds.
+pub const MAX_ALERTS_PAGE: u32 = 1000;
+/// The largest position or size a query string may name: what a signed 64-bit column holds.
+pub const MAX_POSITION: u64 = i64::MAX as u64;
+/// How long after a reading of a chart's access log its further pages may be fetched.
+pub const ACCESS_LOG_READING_S: i64 = 15 * 60;
 
 /// `POST /api/v1/clinics/{clinic}/charts/{chart}/state` request: a care-team change.
 #[derive(Debug, Clone, Serialize, Deserialize)]

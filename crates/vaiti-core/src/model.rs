@@ -52,6 +52,11 @@ impl<'de> Deserialize<'de> for Sealed {
     }
 }
 
+/// The OpenAPI pattern of [`Sealed`]: exactly the strings the server decodes.
+#[cfg(feature = "openapi")]
+const SEALED_PATTERN: &str =
+    "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$";
+
 /// In the OpenAPI document: a base64url string without padding.
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Sealed {
@@ -61,10 +66,12 @@ impl utoipa::PartialSchema for Sealed {
             .schema_type(Type::String)
             .format(Some(SchemaFormat::Custom("base64url".into())))
             .content_encoding("base64url")
-            .pattern(Some("^[A-Za-z0-9_-]*$"))
+            // Canonical base64url without padding, as the server decodes it: no length of the
+            // form 4k + 1, and no stray bits in the last character.
+            .pattern(Some(SEALED_PATTERN))
             .description(Some(
                 "Opaque bytes made by a client (ciphertext, a wrap, a signature, public material): \
-                 base64url without padding. The server can neither read nor make one.",
+                 canonical base64url without padding. The server can neither read nor make one.",
             ))
             .into()
     }
@@ -581,4 +588,35 @@ pub struct LogCosignature {
     pub line: String,
     /// When it was stored.
     pub created_at: i64,
+}
+
+#[cfg(all(test, feature = "openapi"))]
+mod sealed_pattern_tests {
+    use super::*;
+
+    /// The schema's pattern accepts exactly what `Sealed` decodes, for every string of up to
+    /// three characters over a sample alphabet and every encoding of up to 7 bytes.
+    #[test]
+    fn the_pattern_is_what_the_server_decodes() {
+        let pattern = regex::Regex::new(SEALED_PATTERN).unwrap();
+        let alphabet: Vec<char> = "AQgwBEIMz09_-=+/".chars().collect();
+        let mut strings = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for n in 0..8u8 {
+            strings.push(
+                URL_SAFE_NO_PAD.encode((0..n).map(|i| i.wrapping_mul(97)).collect::<Vec<_>>()),
+            );
+        }
+        for s in strings {
+            let decodes =
+                serde_json::from_value::<Sealed>(serde_json::Value::String(s.clone())).is_ok();
+            assert_eq!(pattern.is_match(&s), decodes, "{s:?}");
+        }
+    }
 }

@@ -10,7 +10,7 @@
 //! | 1 | action ([`Action`]) |
 //! | 1 | purpose ([`Purpose`]) |
 //! | 16 | clinic id |
-//! | 16 | actor user id (zero when not named, e.g. a failed login) |
+//! | 16 | actor user id (zero when not named, e.g. a failed login for a name with no account) |
 //! | 16 | actor signing key id (zero when the action is not signed) |
 //! | 16 | chart id (zero when the action concerns no chart) |
 //! | 8 | the chart's previous leaf index + 1 (zero for the chart's first leaf, or no chart) |

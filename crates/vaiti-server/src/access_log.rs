@@ -185,7 +185,9 @@ pub(crate) async fn apply_logged_leaf(
 
 // ---- Checkpoints and proofs ----
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::extract::{Position, Query};
 use serde::Deserialize;
 use vaiti_core::api::{LogCheckpointView, LogProof};
 use vaiti_log::{Checkpoint, ConsistencyPlan, InclusionPlan, LogSigningKey, NodeId};
@@ -298,11 +300,14 @@ pub(crate) async fn current_checkpoint(
 
 /// Parameters of `GET /log/inclusion`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct InclusionQuery {
     /// The leaf's index.
-    index: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    index: Position,
     /// The tree size (of a checkpoint the client holds).
-    size: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    size: Position,
 }
 
 /// An inclusion proof of leaf `index` in the tree of `size`.
@@ -326,10 +331,11 @@ pub(crate) async fn inclusion(
     Query(q): Query<InclusionQuery>,
 ) -> Result<axum::Json<LogProof>, ApiError> {
     let clinic = caller.session.clinic;
-    if q.size > state.store.log_size(clinic).await? {
+    let (index, size) = (q.index.get(), q.size.get());
+    if size > state.store.log_size(clinic).await? {
         return Err(ApiError::bad_request("the log is not that large"));
     }
-    let plan = InclusionPlan::new(q.index, q.size)
+    let plan = InclusionPlan::new(index, size)
         .map_err(|_| ApiError::bad_request("the index is not in a tree of that size"))?;
     let found = node_hashes(&state, clinic, plan.nodes()).await?;
     let proof = plan.assemble(&found).map_err(log_error)?;
@@ -340,11 +346,14 @@ pub(crate) async fn inclusion(
 
 /// Parameters of `GET /log/consistency`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ConsistencyQuery {
     /// The older size (of the checkpoint the client holds).
-    from: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    from: Position,
     /// The newer size.
-    to: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    to: Position,
 }
 
 /// A consistency proof from the tree of `from` leaves to the tree of `to`.
@@ -368,11 +377,12 @@ pub(crate) async fn consistency(
     Query(q): Query<ConsistencyQuery>,
 ) -> Result<axum::Json<LogProof>, ApiError> {
     let clinic = caller.session.clinic;
-    if q.to > state.store.log_size(clinic).await? {
+    let (from, to) = (q.from.get(), q.to.get());
+    if to > state.store.log_size(clinic).await? {
         return Err(ApiError::bad_request("the log is not that large"));
     }
-    let plan = ConsistencyPlan::new(q.from, q.to)
-        .map_err(|_| ApiError::bad_request("not 0 < from ≤ to"))?;
+    let plan =
+        ConsistencyPlan::new(from, to).map_err(|_| ApiError::bad_request("not 0 < from ≤ to"))?;
     let found = node_hashes(&state, clinic, plan.nodes()).await?;
     let proof = plan.assemble(&found).map_err(log_error)?;
     Ok(axum::Json(LogProof {

@@ -24,15 +24,16 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::alert::{AlertList, RegisterDecoy};
+use vaiti_core::api::MAX_ALERTS_PAGE;
 use vaiti_core::{Alert, AlertId, AlertKind, ChartId, ClinicId, UserId};
 use vaiti_store::Write;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Limit, Path, Position, Query};
 use crate::policy::{Admin, LogReader};
 use crate::state::{AppState, StartError};
 
@@ -49,8 +50,6 @@ pub const DEFAULT_FAILED_LOGINS_THRESHOLD: u32 = 10;
 pub const DEFAULT_FAILED_LOGINS_WINDOW_S: u64 = 5 * 60;
 /// The most failed-login times kept per clinic (a flood cannot grow memory without bound).
 const MAX_FAILURES_KEPT: usize = 100_000;
-/// The most alerts one listing returns.
-const MAX_LISTED: u32 = 1000;
 /// Requests by one account naming decoys within this many seconds of its last decoy alert are
 /// part of that alert (a handler and the `access` it calls both check; a scraper is one alert,
 /// not hundreds). The lock, when configured, still applies to each.
@@ -436,9 +435,14 @@ impl From<DecoyError> for ApiError {
 
 /// Filter of `GET /alerts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AlertsQuery {
     /// At most this many (default 100, at most 1000), newest first.
-    limit: Option<u32>,
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 1000)]
+    limit: Option<Limit<MAX_ALERTS_PAGE>>,
+    /// Skip this many of the newest (the previous page's `next`; default 0).
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 9223372036854775807_u64)]
+    position: Option<Position>,
 }
 
 /// The clinic's alerts, newest first. Admins and auditors.
@@ -449,7 +453,8 @@ pub(crate) struct AlertsQuery {
     params(("clinic" = ClinicId, Path, description = "The clinic."), AlertsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The alerts, newest first.", body = AlertList),
+        (status = 200, description = "A page of the alerts, newest first, and `next` when more remain.", body = AlertList),
+        (status = 400, description = "`bad_request`: a malformed or out-of-range `limit` or `position`.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
         (status = 403, description = "`forbidden`: only admins and auditors read alerts.", body = ErrorBody),
         (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
@@ -461,9 +466,26 @@ pub(crate) async fn list_alerts(
     LogReader { caller, .. }: LogReader,
     Query(query): Query<AlertsQuery>,
 ) -> Result<axum::Json<AlertList>, ApiError> {
-    let limit = query.limit.unwrap_or(100).min(MAX_LISTED);
-    let alerts = state.store.alerts(caller.session.clinic, limit).await?;
-    Ok(axum::Json(AlertList { alerts }))
+    let limit = query.limit.map_or(100, Limit::get);
+    let position = query.position.map_or(0, Position::get);
+    // One more than the page, to know whether another follows. (The store lists newest first
+    // from the start, so a page deep in a long list reads the rows before it too; alerts are
+    // few, and rate-limited by what raises them.)
+    let Some(upto) = position
+        .checked_add(u64::from(limit) + 1)
+        .and_then(|n| u32::try_from(n).ok())
+    else {
+        return Ok(axum::Json(AlertList {
+            alerts: Vec::new(),
+            next: None,
+        }));
+    };
+    let mut alerts = state.store.alerts(caller.session.clinic, upto).await?;
+    let more = alerts.len() as u64 > position + u64::from(limit);
+    alerts.truncate(upto as usize - 1);
+    let alerts: Vec<Alert> = alerts.into_iter().skip(position as usize).collect();
+    let next = more.then_some(position + u64::from(limit));
+    Ok(axum::Json(AlertList { alerts, next }))
 }
 
 /// Marks an alert acknowledged (the first acknowledgement is kept). Admins.

@@ -4,7 +4,7 @@
 //! The server never sees a password or a Secret Key: OPAQUE gives it only a registration record,
 //! and the client's keys arrive sealed under keys derived from both secrets.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use base64::Engine as _;
@@ -29,7 +29,7 @@ use vaiti_core::api::{
 };
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::limiter::Source;
 use crate::state::AppState;
 

@@ -6,12 +6,12 @@
 //! checks: a front desk session never receives a note, a patient only the shared tier of their own
 //! chart, and a clinician outside the care team nothing but 404.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::api::{
-    AppendChartState, ChartList, ChartSummary, ChartView, CreateChart, NewChartState, NewRecord,
-    NewWrap, ObjectLocation, PutWraps,
+    AppendChartState, ChartList, ChartSummary, ChartView, CreateChart, MAX_CHARTS_PAGE,
+    NewChartState, NewRecord, NewWrap, ObjectLocation, PutWraps,
 };
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{
@@ -22,7 +22,7 @@ use vaiti_store::Write;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Limit, Path, Position, Query};
 use crate::policy::{
     self, Access, CareTeamGate, Certified, ChartStaffGate, OnChart, Staff, access, holds_directory,
 };
@@ -348,10 +348,27 @@ pub(crate) async fn create_chart(
 
 /// Filter of `GET /charts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ChartsQuery {
     /// A branch's directory (front desk and admins of the branch); without it, the caller's own
     /// charts (a clinician's caseload, a patient's chart).
     branch: Option<BranchId>,
+    /// Where the page starts (the previous page's `next`; default 0).
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 9223372036854775807_u64)]
+    position: Option<Position>,
+    /// At most this many charts (default and maximum 200).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 200)]
+    limit: Option<Limit<MAX_CHARTS_PAGE>>,
+}
+
+/// The window `[position, position + limit)` of a list of `len` items, and the position of the
+/// next page if the list goes on. A page is a window of the server's list before anything the
+/// caller may not see is skipped, so a page may be shorter than its limit and still have a next.
+pub(crate) fn page_window(len: usize, position: u64, limit: u32) -> (usize, usize, Option<u64>) {
+    let start = usize::try_from(position).unwrap_or(usize::MAX).min(len);
+    let end = start.saturating_add(limit as usize).min(len);
+    let next = (end < len).then_some(end as u64);
+    (start, end, next)
 }
 
 /// Lists charts: a branch's directory (search cards) or the caller's caseload (identity records
@@ -363,7 +380,8 @@ pub(crate) struct ChartsQuery {
     params(("clinic" = ClinicId, Path, description = "The clinic."), ChartsQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The charts, oldest first.", body = ChartList),
+        (status = 200, description = "A page of the charts, oldest first, and `next` when more remain.", body = ChartList),
+        (status = 400, description = "`bad_request`: a malformed branch id, or a malformed or out-of-range `limit` or `position`.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
         (status = 404, description = "`not_found`: not the caller's branch.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
@@ -377,11 +395,18 @@ pub(crate) async fn list_charts(
     let clinic = caller.session.clinic;
     let user = caller.session.user;
     let mut charts = Vec::new();
+    let position = query.position.map_or(0, Position::get);
+    let limit = query.limit.map_or(MAX_CHARTS_PAGE, Limit::get);
+    let next;
     if let Some(branch) = query.branch {
         if !holds_directory(&caller, branch) {
             return Err(ApiError::not_found());
         }
-        for chart in state.store.charts_in_branch(clinic, branch).await? {
+        let mut all = state.store.charts_in_branch(clinic, branch).await?;
+        let (start, end, after) = page_window(all.len(), position, limit);
+        next = after;
+        all.truncate(end);
+        for chart in all.into_iter().skip(start) {
             if crate::alerts::is_decoy(&state, clinic, chart.id) {
                 continue; // Decoys are never listed.
             }
@@ -397,7 +422,11 @@ pub(crate) async fn list_charts(
             });
         }
     } else {
-        for id in state.store.charts_wrapped_to(clinic, user).await? {
+        let mut all = state.store.charts_wrapped_to(clinic, user).await?;
+        let (start, end, after) = page_window(all.len(), position, limit);
+        next = after;
+        all.truncate(end);
+        for id in all.into_iter().skip(start) {
             if crate::alerts::is_decoy(&state, clinic, id) {
                 continue; // Decoys are never listed.
             }
@@ -442,7 +471,7 @@ pub(crate) async fn list_charts(
         .map(|c| c.chart.id.as_bytes().as_slice())
         .collect();
     crate::access_log::apply_logged(&state, clinic, Vec::new(), entry.detail(&ids)).await?;
-    Ok(axum::Json(ChartList { charts }))
+    Ok(axum::Json(ChartList { charts, next }))
 }
 
 async fn latest_of(

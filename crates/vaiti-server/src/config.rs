@@ -4,6 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a client has to send a request's headers, counted from when the server starts
+/// waiting for them: on a new connection, and on a kept-alive connection after each answer. A
+/// connection that sends nothing in that time is closed, so idle or slow clients cannot hold
+/// connections (and their tasks) open indefinitely.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How connections are secured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +42,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// How connections are secured.
     pub transport: Transport,
+    /// How long a connection may go without sending a complete request head, on a fresh
+    /// connection and between kept-alive requests ([`DEFAULT_HEADER_READ_TIMEOUT`]).
+    pub header_read_timeout: Duration,
 }
 
 /// A configuration the server refuses, or a failure to start.
@@ -59,6 +69,15 @@ pub enum ConfigError {
 }
 
 impl ServerConfig {
+    /// A configuration with the default timeouts.
+    pub fn new(listen: SocketAddr, transport: Transport) -> Self {
+        Self {
+            listen,
+            transport,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
+
     /// Checks the transport policy.
     pub fn check(&self) -> Result<(), ConfigError> {
         if self.transport == Transport::Plain && !self.listen.ip().is_loopback() {
@@ -85,10 +104,7 @@ mod tests {
     use super::*;
 
     fn config(addr: &str, transport: Transport) -> ServerConfig {
-        ServerConfig {
-            listen: addr.parse().unwrap(),
-            transport,
-        }
+        ServerConfig::new(addr.parse().unwrap(), transport)
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! root fingerprint they pinned. The server's own checks (roles, shapes, sequence) are defence in
 //! depth, not what clients rely on.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::api::{CreateBranch, Directory, MyWraps, RenewCertificate, UpdateManifest};
@@ -13,7 +13,7 @@ use vaiti_store::Write;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Query};
 use crate::policy::{self, Admin, Staff};
 use crate::state::AppState;
 
@@ -61,6 +61,7 @@ pub(crate) async fn directory(
 
 /// Filter of `GET /wraps`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct WrapsQuery {
     /// Only the wraps of this chart.
     chart: Option<ChartId>,

@@ -5,10 +5,11 @@
 //! (certificate, key wraps). The server cannot check signatures (it holds no crypto); it checks
 //! who may do what, shapes, single use and expiry — defence in depth behind the clients' checks.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use vaiti_core::api::{
-    CompleteInvite, CreateInvite, InviteList, InviteLookup, RevokeInvite, SignedUp, Signup,
+    CompleteInvite, CreateInvite, InviteList, InviteLookup, MAX_INVITES_PAGE, RevokeInvite,
+    SignedUp, Signup,
 };
 use vaiti_core::signed::{BINDING_SIGNATURE_LEN, BindingV1, InviteV1};
 use vaiti_core::{
@@ -22,7 +23,7 @@ use vaiti_store::Write;
 use crate::auth::{Caller, check_account_keys, check_staff_login};
 use crate::charts::{check_state_entry, latest_state};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Limit, Path, Position, Query};
 use crate::policy::{self, Staff};
 use crate::state::AppState;
 
@@ -169,15 +170,28 @@ pub(crate) async fn create_invite(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Paging of `GET /invites`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct InvitesQuery {
+    /// Where the page starts (the previous page's `next`; default 0).
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 9223372036854775807_u64)]
+    position: Option<Position>,
+    /// At most this many invites (default and maximum 200).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 200)]
+    limit: Option<Limit<MAX_INVITES_PAGE>>,
+}
+
 /// The caller's invites, with their state (open, bound, completed, revoked).
 #[utoipa::path(
     get,
     path = "/api/v1/clinics/{clinic}/invites",
     tag = "invites",
-    params(("clinic" = ClinicId, Path, description = "The clinic.")),
+    params(("clinic" = ClinicId, Path, description = "The clinic."), InvitesQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's invites, oldest first.", body = InviteList),
+        (status = 200, description = "A page of the caller's invites, oldest first, then the bound patient invites of their care team, and `next` when more remain.", body = InviteList),
+        (status = 400, description = "`bad_request`: a malformed or out-of-range `limit` or `position`.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
         (status = 404, description = "`not_found`: not the session's clinic.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
@@ -186,31 +200,49 @@ pub(crate) async fn create_invite(
 pub(crate) async fn list_invites(
     State(state): State<AppState>,
     Staff { caller, .. }: Staff,
+    Query(query): Query<InvitesQuery>,
 ) -> Result<axum::Json<InviteList>, ApiError> {
     let clinic = caller.session.clinic;
     let user = caller.session.user;
-    let mut invites = state.store.invites_by(clinic, user).await?;
+    // The list is the caller's own invites, then — for a clinician — the bound patient invites
+    // others (front desk) made; a page is a window of it, and the care-team checks (a store
+    // read each) are made only for the page.
+    let own = state.store.invites_by(clinic, user).await?;
+    let others = if policy::is_clinician(&caller) {
+        state.store.bound_patient_invites(clinic).await?
+    } else {
+        Vec::new()
+    };
+    let own_len = own.len();
+    let (start, end, next) = crate::charts::page_window(
+        own_len + others.len(),
+        query.position.map_or(0, Position::get),
+        query.limit.map_or(MAX_INVITES_PAGE, Limit::get),
+    );
+    let mut invites = Vec::new();
     let mut completable = Vec::new();
-    for invite in &invites {
-        if invite.state == InviteState::Bound
-            && (invite.kind == InviteKind::Staff || care_team_of(&state, &caller, invite).await?)
-        {
-            completable.push(invite.id);
+    for (i, invite) in own.into_iter().chain(others).enumerate() {
+        if i < start || i >= end {
+            continue;
         }
-    }
-    // A clinician also sees the patient invites others (front desk) made for charts of their
-    // care team once the patient has signed up: they confirm those joins.
-    if policy::is_clinician(&caller) {
-        for invite in state.store.bound_patient_invites(clinic).await? {
-            if invite.inviter != user && care_team_of(&state, &caller, &invite).await? {
+        if i < own_len {
+            if invite.state == InviteState::Bound
+                && (invite.kind == InviteKind::Staff
+                    || care_team_of(&state, &caller, &invite).await?)
+            {
                 completable.push(invite.id);
-                invites.push(invite);
             }
+            invites.push(invite);
+        } else if invite.inviter != user && care_team_of(&state, &caller, &invite).await? {
+            // A clinician confirms the joins front desk started for charts of their care team.
+            completable.push(invite.id);
+            invites.push(invite);
         }
     }
     Ok(axum::Json(InviteList {
         invites,
         completable,
+        next,
     }))
 }
 

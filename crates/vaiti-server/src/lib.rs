@@ -44,7 +44,7 @@ pub use auth::{
     CLINIC_CREATION_HEADER, Caller, PATIENT_SESSION_S, PENDING_LOGIN_S, SESSION_COOKIE,
     STAFF_SESSION_S, WEB_CLIENT_HEADER, WEB_CLIENT_VALUE,
 };
-pub use config::{ConfigError, ServerConfig, Transport};
+pub use config::{ConfigError, DEFAULT_HEADER_READ_TIMEOUT, ServerConfig, Transport};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use openapi::openapi;
 pub use state::{AppState, Clock, StartError, system_clock};
@@ -135,6 +135,10 @@ fn api() -> Api {
         "/clinics/{clinic}/charts/{chart}/access-log",
         release::chart_access_log,
     )
+    .get(
+        "/clinics/{clinic}/charts/{chart}/access-log",
+        release::chart_access_log_page,
+    )
     .get("/clinics/{clinic}/log/leaves", release::leaves)
     .add(
         "post",
@@ -201,6 +205,8 @@ pub fn router(state: AppState) -> Router {
         .route(web::INDEX_PATH, get(web::index))
         .fallback(web::fallback)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        // The limit layer answers a declared length over the limit in plain text: our shape.
+        .layer(axum::middleware::map_response(extract::json_too_large))
         // Request spans carry the method and path only: never bodies, never the client address.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
@@ -277,25 +283,49 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ConfigError::Bind(config.listen, e.to_string()))?;
     on_bound(bound);
+    let timeout = config.header_read_timeout;
     let served = match &config.transport {
         Transport::Tls { cert, key } => {
             let tls = config::rustls_config(cert, key).await?;
-            axum_server::from_tcp_rustls(listener, tls)
+            let mut server = axum_server::from_tcp_rustls(listener, tls)
                 .map_err(|e| ConfigError::Bind(bound, e.to_string()))?
                 .handle(handle)
+                .first_request_timeout(timeout);
+            with_timeouts(server.http_builder(), timeout);
+            server
                 .serve(app)
                 .await
                 .map_err(|e| ConfigError::Serve(e.to_string()))
         }
-        Transport::Plain | Transport::BehindTlsProxy => axum_server::from_tcp(listener)
-            .map_err(|e| ConfigError::Bind(bound, e.to_string()))?
-            .handle(handle)
-            .serve(app)
-            .await
-            .map_err(|e| ConfigError::Serve(e.to_string())),
+        Transport::Plain | Transport::BehindTlsProxy => {
+            let mut server = axum_server::from_tcp(listener)
+                .map_err(|e| ConfigError::Bind(bound, e.to_string()))?
+                .handle(handle)
+                .first_request_timeout(timeout);
+            with_timeouts(server.http_builder(), timeout);
+            server
+                .serve(app)
+                .await
+                .map_err(|e| ConfigError::Serve(e.to_string()))
+        }
     };
     sweeper.abort();
     served
+}
+
+/// Closes connections that send nothing: HTTP/1 waits at most `timeout` for a request head (on a
+/// new connection and between kept-alive requests; axum-server's own first-request timeout
+/// covers the protocol detection before it), and HTTP/2 pings an idle peer and drops it when the
+/// ping goes unanswered for as long.
+fn with_timeouts(
+    builder: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: std::time::Duration,
+) {
+    builder.http1().header_read_timeout(timeout);
+    builder
+        .http2()
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout);
 }
 
 /// How often expired sessions and pending logins are deleted.

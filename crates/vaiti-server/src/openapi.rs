@@ -39,6 +39,7 @@ use crate::{access_log, alerts, charts, directory, invites, release, reports, wi
         charts::list_charts,
         release::release,
         release::chart_access_log,
+        release::chart_access_log_page,
         release::leaves,
         reports::file_report,
         reports::list_reports,
@@ -56,7 +57,7 @@ use crate::{access_log, alerts, charts, directory, invites, release, reports, wi
         alerts::register_decoy,
     ),
     components(schemas(ErrorBody, ErrorDetail)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonErrors),
     tags(
         (name = "server", description = "Health and this document."),
         (name = "accounts", description = "OPAQUE registration and login, sessions."),
@@ -126,6 +127,54 @@ impl utoipa::Modify for SecuritySchemes {
                 "The operator's clinic-creation token, found in the server's data directory.",
             ))),
         );
+    }
+}
+
+/// Adds the error answers every operation can give because of how requests are read, where a
+/// handler's own list leaves them out: 400 `bad_request` wherever a path, query or body is
+/// parsed (a malformed id, query string or JSON body), and 413 `too_large` wherever a body is
+/// read. One place, so no handler can forget them.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                if has_parameters || has_body {
+                    responses.entry("400".to_owned()).or_insert_with(|| {
+                        error("`bad_request`: a malformed id in the path, query string or body.")
+                            .into()
+                    });
+                }
+                if has_body {
+                    responses.entry("413".to_owned()).or_insert_with(|| {
+                        error("`too_large`: the request body is too large.").into()
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -132,6 +132,11 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "get",
+        "/api/v1/clinics/{clinic}/charts/{chart}/access-log",
+        Who::ChartLogReader,
+    ),
+    route(
+        "get",
         "/api/v1/clinics/{clinic}/log/leaves",
         Who::AdminOrAuditor,
     ),

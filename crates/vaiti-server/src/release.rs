@@ -11,7 +11,11 @@
 //!
 //! Reading a chart's access log works the same way: the reading is itself a signed leaf at the
 //! end of the chart's chain, so the answer (every leaf of the chart, each with its inclusion
-//! proof) cannot leave out a newer entry without breaking the chain it ends with.
+//! proof) cannot leave out a newer entry without breaking the chain it ends with. The answer comes
+//! in pages of at most [`MAX_ACCESS_LOG_PAGE`] leaves, newest first: the signed `POST` logs the
+//! reading and answers the newest page; `GET` with the reading's index answers older ones, with
+//! proofs against the same checkpoint, for [`ACCESS_LOG_READING_S`] after the reading. No request
+//! builds more than a page of proofs.
 //!
 //! The server does not depend on `vaiti-crypto` (an architecture invariant: it never seals or
 //! unwraps); it verifies the request signature with `ed25519-dalek` over the message format of
@@ -20,8 +24,8 @@
 use axum::extract::State;
 use sha2::{Digest as _, Sha256};
 use vaiti_core::api::{
-    ChartAccessLog, ChartLogLeaf, LogEvidence, LogLeaves, LogNodeHash, MAX_LOG_LEAVES_PAGE,
-    ReleasedChart, SignedRequest,
+    ACCESS_LOG_READING_S, ChartAccessLog, ChartAccessLogPage, ChartLogLeaf, LogEvidence, LogLeaves,
+    LogNodeHash, MAX_ACCESS_LOG_PAGE, MAX_LOG_LEAVES_PAGE, ReleasedChart, SignedRequest,
 };
 use vaiti_core::signed::ReleaseRequestV1;
 use vaiti_core::{AccessPurpose, ChartId, ClinicId, Sealed, WrapScope};
@@ -31,7 +35,7 @@ use crate::access_log::{Entry, apply_logged_leaf, current_checkpoint, node_hashe
 use crate::auth::Caller;
 use crate::charts::build_view;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Limit, Position, Query};
 use crate::policy::{ChartLogReaderGate, ChartReaderGate, LogReader, OnChart};
 use crate::state::AppState;
 
@@ -260,7 +264,7 @@ pub(crate) async fn release(
     request_body = SignedRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every leaf of the chart with its inclusion proof, ending with the leaf of this reading.", body = ChartAccessLog),
+        (status = 200, description = "The chart's newest leaves (at most 256) with their inclusion proofs, the leaf of this reading, and `next` when older leaves remain (fetch them with `GET`).", body = ChartAccessLog),
         (status = 400, description = "`bad_request`: the request is malformed, stale, for another chart or user, or not signed by the caller's key.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
         (status = 404, description = "`not_found`: not the caller's own chart, and the caller is not an auditor or admin.", body = ErrorBody),
@@ -292,28 +296,132 @@ pub(crate) async fn chart_access_log(
     )
     .await?;
     let (log, size) = evidence(&state, clinic, index, &leaf, req.known_log_size).await?;
-    let mut leaves = Vec::new();
-    for l in state.store.chart_log_leaves(clinic, chart).await? {
-        if l.index >= index {
-            // Our own leaf is `log`; anything after it is newer than this answer's chain end.
-            continue;
-        }
+    let (leaves, next) =
+        chart_page(&state, clinic, chart, index, size, MAX_ACCESS_LOG_PAGE).await?;
+    Ok(axum::Json(ChartAccessLog { leaves, log, next }))
+}
+
+/// The chart's newest `limit` leaves before index `before`, oldest first, each with its
+/// inclusion proof in the tree of `size`; and the `before` of the next older page, if any.
+async fn chart_page(
+    state: &AppState,
+    clinic: ClinicId,
+    chart: ChartId,
+    before: u64,
+    size: u64,
+    limit: u32,
+) -> Result<(Vec<ChartLogLeaf>, Option<u64>), ApiError> {
+    let mut older: Vec<_> = state
+        .store
+        .chart_log_leaves(clinic, chart)
+        .await?
+        .into_iter()
+        // Anything from `before` on is newer than this page (our own leaf is `log`).
+        .filter(|l| l.index < before)
+        .collect();
+    let first = older.len().saturating_sub(limit as usize);
+    let page = older.split_off(first);
+    let next = page.first().filter(|_| !older.is_empty()).map(|l| l.index);
+    let mut leaves = Vec::with_capacity(page.len());
+    for l in page {
         leaves.push(ChartLogLeaf {
             index: l.index,
-            inclusion: Sealed(inclusion_proof(&state, clinic, l.index, size).await?),
+            inclusion: Sealed(inclusion_proof(state, clinic, l.index, size).await?),
             leaf: l.leaf,
         });
     }
-    Ok(axum::Json(ChartAccessLog { leaves, log }))
+    Ok((leaves, next))
+}
+
+/// Parameters of `GET /charts/{chart}/access-log`: which reading this page continues, and where.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AccessLogPageQuery {
+    /// The index of the reading's own leaf (`log.index` of the `POST`'s answer).
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    reading: Position,
+    /// The size of the checkpoint the reading's answer carried: the proofs are against it.
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    size: Position,
+    /// Leaves before this index (the previous page's `next`).
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    before: Position,
+    /// At most this many leaves (default and maximum 256).
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 256)]
+    limit: Option<Limit<MAX_ACCESS_LOG_PAGE>>,
+}
+
+/// An older page of a chart's access log, continuing a reading the caller logged with the
+/// signed `POST` in the last 15 minutes.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clinics/{clinic}/charts/{chart}/access-log",
+    tag = "log",
+    params(
+        ("clinic" = ClinicId, Path, description = "The clinic."),
+        ("chart" = ChartId, Path, description = "The chart."),
+        AccessLogPageQuery,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The chart's newest leaves before `before`, oldest first, with inclusion proofs in the tree of `size`, and `next` when older ones remain.", body = ChartAccessLogPage),
+        (status = 400, description = "`bad_request`: malformed parameters; `reading` is not the caller's reading of this chart's log in the last 15 minutes; or not before ≤ reading < size ≤ the log's size.", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 404, description = "`not_found`: not the caller's own chart, and the caller is not an auditor or admin.", body = ErrorBody),
+        (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
+    )
+)]
+pub(crate) async fn chart_access_log_page(
+    State(state): State<AppState>,
+    OnChart {
+        caller, chart: row, ..
+    }: OnChart<ChartLogReaderGate>,
+    Query(q): Query<AccessLogPageQuery>,
+) -> Result<axum::Json<ChartAccessLogPage>, ApiError> {
+    let clinic = caller.session.clinic;
+    let chart = row.id;
+    let (reading, size, before) = (q.reading.get(), q.size.get(), q.before.get());
+    let not_a_reading = || {
+        ApiError::bad_request(
+            "not a page of your reading of this chart's log in the last 15 minutes (before ≤ reading < size ≤ the log's size)",
+        )
+    };
+    if before > reading || reading >= size || size > state.store.log_size(clinic).await? {
+        return Err(not_a_reading());
+    }
+    // The page continues a logged reading: the caller's own, of this chart, recent.
+    let leaf = state
+        .store
+        .log_leaves(clinic, reading, reading + 1)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|l| l.index == reading)
+        .ok_or_else(not_a_reading)?;
+    let leaf = vaiti_log::Leaf::decode(leaf.leaf.as_bytes())
+        .map_err(|_| ApiError::internal("a stored leaf does not decode"))?;
+    if leaf.action != Action::LogRead
+        || leaf.actor != *caller.session.user.as_bytes()
+        || leaf.chart != *chart.as_bytes()
+        || state.now().saturating_sub(leaf.time) > ACCESS_LOG_READING_S
+    {
+        return Err(not_a_reading());
+    }
+    let limit = q.limit.map_or(MAX_ACCESS_LOG_PAGE, Limit::get);
+    let (leaves, next) = chart_page(&state, clinic, chart, before, size, limit).await?;
+    Ok(axum::Json(ChartAccessLogPage { leaves, next }))
 }
 
 /// Parameters of `GET /log/leaves`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LeavesQuery {
     /// The first index.
-    start: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    start: Position,
     /// One past the last index (at most `start + 4096`).
-    end: u64,
+    #[param(value_type = u64, minimum = 0, maximum = 9223372036854775807_u64)]
+    end: Position,
 }
 
 /// A run of the clinic's leaves, for auditors and admins recomputing the whole tree.
@@ -334,28 +442,29 @@ pub(crate) struct LeavesQuery {
 pub(crate) async fn leaves(
     State(state): State<AppState>,
     LogReader { caller, .. }: LogReader,
-    axum::extract::Query(q): axum::extract::Query<LeavesQuery>,
+    Query(q): Query<LeavesQuery>,
 ) -> Result<axum::Json<LogLeaves>, ApiError> {
     let clinic = caller.session.clinic;
-    if q.start >= q.end
-        || q.end - q.start > MAX_LOG_LEAVES_PAGE
-        || q.end > state.store.log_size(clinic).await?
+    let (start, end) = (q.start.get(), q.end.get());
+    if start >= end
+        || end - start > MAX_LOG_LEAVES_PAGE
+        || end > state.store.log_size(clinic).await?
     {
         return Err(ApiError::bad_request(
             "not start < end ≤ the log's size with at most 4096 leaves",
         ));
     }
-    let found = state.store.log_leaves(clinic, q.start, q.end).await?;
+    let found = state.store.log_leaves(clinic, start, end).await?;
     let mut leaves = Vec::with_capacity(found.len());
     for (i, l) in found.into_iter().enumerate() {
-        if l.index != q.start + i as u64 {
+        if l.index != start + i as u64 {
             return Err(ApiError::internal("the access log has a gap"));
         }
         leaves.push(l.leaf);
     }
     // The subtrees each leaf completes: (0, i), then one parent per trailing one bit of i.
     let mut ids = Vec::new();
-    for i in q.start..q.end {
+    for i in start..end {
         ids.push(vaiti_log::NodeId::leaf(i));
         let mut level = 0u8;
         while (i >> level) & 1 == 1 {
@@ -377,7 +486,7 @@ pub(crate) async fn leaves(
         })
         .collect();
     Ok(axum::Json(LogLeaves {
-        start: q.start,
+        start,
         leaves,
         nodes,
     }))

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use vaiti_core::api::{
@@ -30,7 +30,7 @@ use vaiti_log::{Checkpoint, ConsistencyPlan, MAX_CLOCK_SKEW_SECS, NoteSignature,
 use vaiti_store::{StoreError, Write};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Json;
+use crate::extract::{Json, Path, Position, Query};
 use crate::state::AppState;
 
 /// The largest request body `POST /log/cosignatures` accepts: a size and one signature line.
@@ -148,10 +148,11 @@ pub(crate) async fn witnessed(
 
 /// Parameters of `GET /log/witness`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct WitnessQuery {
     /// The size of the last checkpoint the witness accepted (0 or absent: none yet).
-    #[serde(default)]
-    from: u64,
+    #[param(value_type = u64, required = false, minimum = 0, maximum = 9223372036854775807_u64)]
+    from: Option<Position>,
 }
 
 /// The newest checkpoint for a witness to verify and co-sign, with a consistency proof from the
@@ -182,7 +183,7 @@ pub(crate) async fn witness_checkpoint(
         size,
         checkpoint: String::from_utf8(note)
             .map_err(|_| ApiError::internal("a stored checkpoint is not text"))?,
-        proof: consistency(&state, clinic, q.from, size).await?,
+        proof: consistency(&state, clinic, q.from.map_or(0, Position::get), size).await?,
     }))
 }
 

@@ -270,10 +270,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         (None, None, false) => Transport::Plain,
         _ => bail!("--tls-cert and --tls-key go together, and not with --behind-tls-proxy"),
     };
-    let config = ServerConfig {
-        listen: args.listen,
-        transport,
-    };
+    let config = ServerConfig::new(args.listen, transport);
     // Refuse a bad transport before touching any database.
     config.check()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

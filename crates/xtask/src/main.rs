@@ -24,8 +24,13 @@ Commands:
   test              Everything CI checks, in order: rustfmt, the web app build, clippy
                     (-D warnings, native and wasm32), the workspace tests, the server's
                     dependency invariant, the wasm32 build of the client-side crates, the
-                    browser tests in headless Chromium, and (with a nightly toolchain) a check
+                    API's schema conformance (`api`), the browser tests in headless Chromium, and (with a nightly toolchain) a check
                     of the fuzz crate. Fails on the first failing step.
+  api               The API's conformance to docs/openapi.json: installs a pinned schemathesis
+                    into a venv under target/tools (needs python3 with venv; fails without),
+                    starts a debug `vaiti serve` on a temporary SQLite store, creates a clinic
+                    through the CLI, and runs schemathesis (fixed seed, bounded examples and
+                    time) as its admin and anonymously. Also a step of `test`.
   wasm              Only the wasm32-unknown-unknown release build of vaiti-crypto, vaiti-log and
                     vaiti-client (installs the target with rustup if it is missing).
   bench [ARGS...]   cargo bench -p vaiti-crypto -p vaiti-log -p vaiti-store, forwarding ARGS
@@ -62,6 +67,9 @@ fn main() -> ExitCode {
         "build" => no_args(command, rest).and_then(|()| build()),
         "serve" => serve(rest),
         "wasm" => no_args(command, rest).and_then(|()| wasm()),
+        "api" => no_args(command, rest)
+            .and_then(|()| workspace_root())
+            .and_then(|root| api_conformance(&root).map(|_| ())),
         "bench" => bench(rest),
         "bench-web" => no_args(command, rest).and_then(|()| bench_web()),
         "fuzz" => fuzz(rest),
@@ -233,7 +241,7 @@ struct Step {
     run: fn(&Path) -> Result<Outcome, String>,
 }
 
-const TEST_STEPS: [Step; 8] = [
+const TEST_STEPS: [Step; 9] = [
     Step {
         name: "fmt",
         run: |root| passed(Cmd::new(root, "cargo", &["fmt", "--all", "--check"]).run()),
@@ -289,6 +297,10 @@ const TEST_STEPS: [Step; 8] = [
     Step {
         name: "wasm",
         run: |root| passed(wasm_in(root)),
+    },
+    Step {
+        name: "api",
+        run: api_conformance,
     },
     Step {
         name: "browser",
@@ -737,4 +749,205 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         &["+nightly", "fuzz", "run", "envelope_open", "--", &max_time],
     )
     .run()
+}
+
+// ---- `cargo xtask api`: schema conformance ----
+
+/// The schemathesis release the conformance run installs: pinned, so a new release's new checks
+/// arrive by a deliberate change here, not by surprise in CI.
+const SCHEMATHESIS: &str = "4.32.5";
+/// The conformance run's fixed seed, so a failure reproduces.
+const API_SEED: &str = "20261207";
+/// Test cases per operation and phase.
+const API_MAX_EXAMPLES: &str = "25";
+/// Each schemathesis run's time budget, in seconds.
+const API_MAX_SECONDS: &str = "150";
+/// What schemathesis checks. All but three: `positive_data_acceptance`, because a request can
+/// match the schema and still be refused for what only the server knows (a stale manifest
+/// version, a signature that does not verify, an unknown id), and `use_after_free` and
+/// `ensure_resource_availability`, which assume REST resources this API does not have (its
+/// writes are signed client-made records, not creatable from the schema alone).
+const API_EXCLUDED_CHECKS: &str =
+    "positive_data_acceptance,use_after_free,ensure_resource_availability";
+
+/// Installs schemathesis into `target/tools/schemathesis-<version>` (a Python venv) unless it is
+/// there, and returns its `st`. Fails — never skips — when python3, venv or pip cannot.
+fn schemathesis(root: &Path) -> Result<PathBuf, String> {
+    let venv = target_dir(root)
+        .join("tools")
+        .join(format!("schemathesis-{SCHEMATHESIS}"));
+    let st = venv.join("bin").join("st");
+    let ready = Cmd::new(root, &st.to_string_lossy(), &["--version"])
+        .stdout()
+        .is_ok_and(|v| v.contains(SCHEMATHESIS));
+    if ready {
+        return Ok(st);
+    }
+    let venv_arg = venv.to_string_lossy().into_owned();
+    Cmd::new(root, "python3", &["-m", "venv", "--clear", &venv_arg])
+        .run()
+        .map_err(|e| {
+            format!("{e}; the API conformance run needs python3 with venv (Debian: python3-venv)")
+        })?;
+    let pip = venv.join("bin").join("pip");
+    let pin = format!("schemathesis=={SCHEMATHESIS}");
+    Cmd::new(
+        root,
+        &pip.to_string_lossy(),
+        &["install", "--quiet", "--disable-pip-version-check", &pin],
+    )
+    .run()?;
+    Ok(st)
+}
+
+/// A `vaiti serve` this run started, stopped (by its own process id) when dropped.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cargo xtask api`, and the `api` step of `test`.
+fn api_conformance(root: &Path) -> Result<Outcome, String> {
+    use std::io::BufRead as _;
+    let st = schemathesis(root)?;
+    Cmd::new(root, "cargo", &["build", "-p", "vaiti"]).run()?;
+    let bin = target_dir(root).join("debug").join("vaiti");
+    let work = target_dir(root)
+        .join("tools")
+        .join(format!("api-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("creating {}: {e}", work.display()))?;
+    let data = work.join("data");
+    let mut child = Command::new(&bin)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {} serve: {e}", bin.display()))?;
+    let stdout = child.stdout.take();
+    let server = ServerProcess(child);
+    // The first line is `vaiti: listening on http://127.0.0.1:PORT`; the rest is drained so the
+    // server never blocks on a full pipe.
+    let mut lines = std::io::BufReader::new(stdout.ok_or("the server has no stdout")?).lines();
+    let first = lines
+        .next()
+        .ok_or("the server exited before listening")?
+        .map_err(|e| format!("reading the server's output: {e}"))?;
+    let url = first
+        .strip_prefix("vaiti: listening on ")
+        .ok_or_else(|| format!("unexpected first line from the server: {first}"))?
+        .trim()
+        .to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    let profile = work.join("profile");
+    let token_file = data.join("clinic-creation-token");
+    let escrow = work.join("escrow");
+    Cmd::new(
+        root,
+        &bin.to_string_lossy(),
+        &[
+            "clinic",
+            "create",
+            "--server",
+            &url,
+            "--name",
+            "Schema conformance",
+            "--admin-email",
+            "admin@conformance.invalid",
+            "--escrow-shares",
+            "2/2",
+            "--escrow-out",
+            &escrow.to_string_lossy(),
+            "--creation-token-file",
+            &token_file.to_string_lossy(),
+            "--profile",
+            &profile.to_string_lossy(),
+        ],
+    )
+    .env("VAITI_PASSWORD", "conformance run password, long enough")
+    .stdout()?;
+    // Any command logs in and keeps the session in the profile: `sync` does nothing else here.
+    Cmd::new(
+        root,
+        &bin.to_string_lossy(),
+        &["sync", "--profile", &profile.to_string_lossy()],
+    )
+    .env("VAITI_PASSWORD", "conformance run password, long enough")
+    .stdout()?;
+    let session = std::fs::read_to_string(profile.join("session.json"))
+        .map_err(|e| format!("reading the admin's session: {e}"))?;
+    let token = json_string(&session, "token").ok_or("the admin's session has no token")?;
+    let record = std::fs::read_to_string(profile.join("profile.json"))
+        .map_err(|e| format!("reading the admin's profile: {e}"))?;
+    let clinic = json_string(&record, "clinic").ok_or("the admin's profile names no clinic")?;
+    // Every path names this clinic, so requests reach its handlers rather than all ending as
+    // "no such clinic" (schemathesis reads schemathesis.toml from its working directory).
+    std::fs::write(
+        work.join("schemathesis.toml"),
+        // 413 is a correct refusal of a schema-violating body over a route's limit (schemathesis
+        // does not count it as one by default).
+        format!(
+            "[checks.negative_data_rejection]\nexpected-statuses = \
+             [\"400\", \"401\", \"403\", \"404\", \"405\", \"406\", \"409\", \"413\", \
+             \"415\", \"422\", \"428\", \"429\"]\n\n[parameters]\n\"path.clinic\" = \"{clinic}\"\n"
+        ),
+    )
+    .map_err(|e| format!("writing schemathesis.toml: {e}"))?;
+    let schema = format!("{url}/api/v1/openapi.json");
+    let auth = format!("Authorization: Bearer {token}");
+    // As the admin, logging out would end the run's session: that route runs anonymously only.
+    let runs = [
+        (
+            "as the clinic's admin",
+            vec!["-H", auth.as_str(), "--exclude-path-regex", "/logout$"],
+        ),
+        ("anonymously", vec![]),
+    ];
+    for (who, extra) in runs {
+        println!("xtask: schema conformance {who}");
+        let mut args = vec![
+            "run",
+            schema.as_str(),
+            "--seed",
+            API_SEED,
+            "--max-examples",
+            API_MAX_EXAMPLES,
+            "--max-time",
+            API_MAX_SECONDS,
+            "--workers",
+            "1",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--checks",
+            "all",
+            "--exclude-checks",
+            API_EXCLUDED_CHECKS,
+            "--request-timeout",
+            "30",
+            "--suppress-health-check",
+            "all",
+        ];
+        args.extend(extra);
+        Cmd::new(&work, &st.to_string_lossy(), &args).run()?;
+    }
+    drop(server);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(Outcome::Passed)
+}
+
+/// The string value of `"key"` in a flat JSON object (xtask parses no more JSON than this).
+fn json_string(json: &str, key: &str) -> Option<String> {
+    let after = json.split_once(&format!("\"{key}\""))?.1;
+    let value = after
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    value.split_once('"').map(|(v, _)| v.to_owned())
 }

@@ -12,6 +12,7 @@ mod clinic_login;
 mod detection;
 mod malicious_server;
 mod model;
+mod paging;
 mod password_change;
 mod portal_invites;
 mod reports;

@@ -924,7 +924,7 @@ impl Model {
                     .ok_or("an active account without a Secret Key")?;
                 let result = async {
                     let d = self.device(a)?;
-                    change_password(&d.api, &d.me, &sk, &new)
+                    change_password(&d.api, &d.me, &sk, &old, &new)
                         .await
                         .map_err(|e| format!("{login_name} changing their password: {e}"))?;
                     if self.log_in(&login_name, &sk, &old).await.is_ok() {

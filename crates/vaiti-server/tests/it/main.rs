@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod contract;
 mod login_abuse;
 mod openapi;
 mod web;
