@@ -777,18 +777,52 @@ async fn complete_one(
 ///
 /// The server says which bound invites it would let the caller complete: a front desk's patient
 /// invite is completed by the care team, so trying it here would only fail.
+///
+/// A sign-up whose binding does not verify (a server that swapped the invitee's keys) is
+/// skipped, never certified, and does not stop the other joins or the command:
+/// [`complete_invites_reporting`] names it so the inviter can revoke it.
 pub async fn complete_invites(s: &Session<'_>) -> Result<Vec<CompletedJoin>, ClientError> {
-    let mut done = Vec::new();
+    Ok(complete_invites_reporting(s).await?.completed)
+}
+
+/// A bound invite whose sign-up was refused: its binding does not verify.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusedJoin {
+    /// The invite (revoke it, with the account, with [`revoke_invite`]).
+    pub invite: InviteId,
+    /// Why it was refused.
+    pub reason: String,
+}
+
+/// What [`complete_invites_reporting`] did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Joins {
+    /// The joins completed now.
+    pub completed: Vec<CompletedJoin>,
+    /// The sign-ups refused: nothing was certified or wrapped for them.
+    pub refused: Vec<RefusedJoin>,
+}
+
+/// [`complete_invites`], also naming the sign-ups it refused.
+pub async fn complete_invites_reporting(s: &Session<'_>) -> Result<Joins, ClientError> {
+    let mut joins = Joins::default();
     let listed = listed_invites(s, false).await?;
     for (invite, body) in &listed.invites {
         if invite.inviter == s.me.account.id
             && invite.state == InviteState::Bound
             && listed.completable.contains(&invite.id)
         {
-            done.push(complete_one(s, invite, body).await?);
+            if let Err(e) = verified_binding(invite, body) {
+                joins.refused.push(RefusedJoin {
+                    invite: invite.id,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+            joins.completed.push(complete_one(s, invite, body).await?);
         }
     }
-    Ok(done)
+    Ok(joins)
 }
 
 /// Patient joins started by someone else (front desk) for charts of the caller's care team,

@@ -72,7 +72,15 @@ pub(crate) async fn open<'a>(
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let s = Session::open_with(api, me, now(), seen).await?;
-    let joined = invite::complete_invites(&s).await?;
+    let joins = invite::complete_invites_reporting(&s).await?;
+    for refused in &joins.refused {
+        eprintln!(
+            "vaiti: warning: the sign-up with invite {} was refused ({}); nothing was certified. \
+             Revoke it with `vaiti invite revoke {} --account` and invite again.",
+            refused.invite, refused.reason, refused.invite
+        );
+    }
+    let joined = joins.completed;
     // Certificates this user issues are renewed a month before they expire. A failure (another
     // admin renewing at the same moment) is reported and retried on the next command.
     let renewed = match vaiti_client::admin::renew_certificates(&s).await {

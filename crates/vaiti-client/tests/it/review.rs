@@ -40,6 +40,7 @@ const JOENSUU: &str = "Joensuu";
 support::on_both_backends!(
     setup = clinic;
     signing_up_with_only_an_invites_id_is_refused,
+    a_swapped_binding_is_reported_and_stops_nothing_else,
     an_account_not_yet_certified_holds_no_role,
     front_desk_cannot_create_a_chart_with_case_keys_of_its_own,
     every_role_meets_exactly_the_policy_on_every_route,
@@ -83,6 +84,8 @@ struct Patient {
 
 struct Clinic {
     url: String,
+    /// The attacker's hands on the data.
+    db: support::Db,
     hook: Hook,
     admin: User,
     auditor: User,
@@ -136,6 +139,7 @@ async fn portal_patient(url: &str, clinician: &User, chart: ChartId) -> Patient 
 
 async fn clinic(h: Harness) -> Clinic {
     let store = h.store("review").await;
+    let db = store.db.clone();
     let hook = Hook::default();
     let layer_hook = hook.clone();
     let url = start_server(store.store, |state| {
@@ -213,6 +217,7 @@ async fn clinic(h: Harness) -> Clinic {
     let patient_b = portal_patient(&url, &t3, chart_b).await;
     Clinic {
         url,
+        db,
         hook,
         admin,
         auditor,
@@ -303,6 +308,74 @@ async fn signing_up_with_only_an_invites_id_is_refused(c: Clinic) {
     }
     let t4 = User::log_in(&c.url, c.admin.me.clinic, INVITED, key).await;
     assert!(t4.session().await.is_ok());
+}
+
+/// The server (or a thief with write access to its database) swaps the stored binding of one
+/// bound staff invite for one the invite's key never signed. The admin's next command does not
+/// fail: the other sign-up is certified, the swapped one is named as refused (nothing certified,
+/// nothing wrapped), and the admin revokes it, account and all; after that, every command runs
+/// clean.
+async fn a_swapped_binding_is_reported_and_stops_nothing_else(c: Clinic) {
+    const SWAPPED: &str = "t5@terapia.example";
+    const GENUINE: &str = "t6@terapia.example";
+    let codes: Vec<InviteCode> = {
+        let s = c.admin.session().await.unwrap();
+        let mut codes = Vec::new();
+        for email in [SWAPPED, GENUINE] {
+            codes.push(
+                invite_staff(
+                    &s,
+                    email,
+                    &[Role::Therapist],
+                    &[HELSINKI.to_string()],
+                    DEFAULT_INVITE_S,
+                )
+                .await
+                .unwrap()
+                .code,
+            );
+        }
+        codes
+    };
+    support::sign_up(&c.url, &codes[0], Some(SWAPPED)).await;
+    let genuine_key = support::sign_up(&c.url, &codes[1], Some(GENUINE))
+        .await
+        .secret_key;
+    let swapped = codes[0].invite_id();
+    let stored: Vec<u8> =
+        c.db.query("SELECT binding FROM invites WHERE invite_id = $1")
+            .bind(swapped.as_bytes().to_vec())
+            .fetch_scalar()
+            .await;
+    let mut forged = stored.clone();
+    forged[10] ^= 0x01; // inside the signature: the binding no longer verifies
+    let done =
+        c.db.query("UPDATE invites SET binding = $1 WHERE invite_id = $2")
+            .bind(forged)
+            .bind(swapped.as_bytes().to_vec())
+            .execute()
+            .await;
+    assert_eq!(done, 1);
+
+    let s = c.admin.session().await.unwrap();
+    let joins = vaiti_client::invite::complete_invites_reporting(&s)
+        .await
+        .unwrap();
+    assert_eq!(joins.completed.len(), 1, "the genuine sign-up is certified");
+    assert_eq!(joins.completed[0].login, GENUINE);
+    assert_eq!(joins.refused.len(), 1);
+    assert_eq!(joins.refused[0].invite, swapped);
+    vaiti_client::invite::revoke_invite(&s, swapped, true)
+        .await
+        .unwrap();
+    drop(s);
+    let s = c.admin.session().await.unwrap();
+    let joins = vaiti_client::invite::complete_invites_reporting(&s)
+        .await
+        .unwrap();
+    assert!(joins.completed.is_empty() && joins.refused.is_empty());
+    let t6 = User::log_in(&c.url, c.admin.me.clinic, GENUINE, genuine_key).await;
+    assert!(t6.session().await.is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
