@@ -806,6 +806,15 @@ pub struct Joins {
 /// [`complete_invites`], also naming the sign-ups it refused.
 pub async fn complete_invites_reporting(s: &Session<'_>) -> Result<Joins, ClientError> {
     let mut joins = Joins::default();
+    // Only certified staff make invites: a patient, or an account whose own join is not
+    // complete yet, has none to complete (and the server would refuse to list them).
+    let makes_invites = s
+        .members
+        .get(&s.me.account.id)
+        .is_some_and(|m| !m.certificate.roles.is_empty());
+    if !makes_invites {
+        return Ok(joins);
+    }
     let listed = listed_invites(s, false).await?;
     for (invite, body) in &listed.invites {
         if invite.inviter == s.me.account.id

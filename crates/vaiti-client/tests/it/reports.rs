@@ -495,7 +495,7 @@ async fn only_admins_and_auditors_read_a_report(c: Clinic) {
     expected.sort();
     assert_eq!(readers, expected);
 
-    // Nobody else reads reports: the client says so, and the server answers 404 to them.
+    // Nobody else reads reports: the client says so, and the server refuses them (403).
     assert_usage(
         report::reports(&c.therapist.session().await).await,
         "only admins and auditors",
@@ -506,7 +506,7 @@ async fn only_admins_and_auditors_read_a_report(c: Clinic) {
             s.api
                 .get::<vaiti_core::report::ReportList>(&format!("{}/reports", s.me.clinic_path()))
                 .await,
-            404,
+            403,
         );
     }
     // Nor can anyone but chart A's patient file a report about chart A.

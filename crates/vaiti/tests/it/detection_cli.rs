@@ -228,7 +228,7 @@ fn detection_flow(server_args: &[&str], dir: &std::path::Path) {
 
     // Acknowledging (admins only).
     let err = failure(&au.run(&["alerts", "ack", &id], ""));
-    assert!(err.contains("only admins"), "{err}");
+    assert!(err.contains("only a certified admin"), "{err}");
     admin.ok(&["alerts", "ack", &id]);
     let alerts = admin.ok(&["alerts", "list"]);
     let acked = alerts
@@ -240,7 +240,7 @@ fn detection_flow(server_args: &[&str], dir: &std::path::Path) {
     assert!(acked["acknowledged_at"].is_i64());
     // Therapists and front desk do not read alerts.
     let err = failure(&t1.run(&["alerts", "list"], ""));
-    assert!(err.contains("only admins and auditors"), "{err}");
+    assert!(err.contains("only a certified admin or auditor"), "{err}");
 
     // The server log names no decoy chart in its alert lines.
     server.stop();
