@@ -163,6 +163,14 @@ pub(crate) async fn create_branch(
         }
     }
     let now = state.now();
+    check_new_manifest(
+        &state,
+        clinic,
+        req.expected_manifest_version,
+        &req.manifest,
+        &req.manifest_signature,
+    )
+    .await?;
     let mut writes = vec![Write::UpdateManifest {
         clinic,
         expected_version: req.expected_manifest_version,
@@ -308,6 +316,14 @@ pub(crate) async fn update_manifest(
     Json(req): Json<UpdateManifest>,
 ) -> Result<StatusCode, ApiError> {
     let clinic = caller.session.clinic;
+    check_new_manifest(
+        &state,
+        clinic,
+        req.expected_manifest_version,
+        &req.manifest,
+        &req.manifest_signature,
+    )
+    .await?;
     crate::access_log::apply_logged(
         &state,
         clinic,
@@ -325,4 +341,59 @@ pub(crate) async fn update_manifest(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The fields of a manifest the server checks before storing a new one.
+#[derive(serde::Deserialize)]
+struct ManifestHead {
+    v: u8,
+    clinic: ClinicId,
+    manifest_version: u64,
+    root_key: String,
+}
+
+/// Checks a new manifest before it replaces the clinic's: version 1 of the format, this clinic,
+/// the next version, the same root key as the current manifest, and signed by that root. The
+/// clients verify every manifest themselves; this keeps a malformed or forged one (from a
+/// stolen admin session, say) from being stored and breaking every client's next command.
+/// A stale expected version is a 409 first, as the store would answer.
+async fn check_new_manifest(
+    state: &AppState,
+    clinic: ClinicId,
+    expected_version: u64,
+    manifest: &vaiti_core::Sealed,
+    signature: &vaiti_core::Sealed,
+) -> Result<(), ApiError> {
+    let current = state
+        .store
+        .clinic(clinic)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let current_head: ManifestHead = serde_json::from_slice(current.manifest.as_bytes())
+        .map_err(|_| ApiError::internal("a stored manifest is not JSON"))?;
+    if current_head.manifest_version != expected_version {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "the manifest changed meanwhile; sync and retry",
+        ));
+    }
+    let bad = || {
+        ApiError::bad_request(
+            "the manifest is not the next version of this clinic's, signed by its root key",
+        )
+    };
+    let head: ManifestHead = serde_json::from_slice(manifest.as_bytes()).map_err(|_| bad())?;
+    let root = crate::signature::from_hex(&current_head.root_key).ok_or_else(bad)?;
+    let ok = head.v == 1
+        && head.clinic == clinic
+        && Some(head.manifest_version) == expected_version.checked_add(1)
+        && head.root_key == current_head.root_key
+        && crate::signature::verifies(
+            crate::signature::Domain::Manifest,
+            &root,
+            signature.as_bytes(),
+            manifest.as_bytes(),
+        );
+    if ok { Ok(()) } else { Err(bad()) }
 }

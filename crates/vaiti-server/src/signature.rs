@@ -18,6 +18,8 @@ pub(crate) enum Domain {
     LogRequest,
     /// An invitee's binding of their new keys to an invite (`vaiti v1 invite binding`).
     InviteBinding,
+    /// The root-signed clinic manifest (`vaiti v1 manifest`).
+    Manifest,
 }
 
 impl Domain {
@@ -25,6 +27,7 @@ impl Domain {
         match self {
             Domain::LogRequest => b"vaiti v1 log request",
             Domain::InviteBinding => b"vaiti v1 invite binding",
+            Domain::Manifest => b"vaiti v1 manifest",
         }
     }
 }

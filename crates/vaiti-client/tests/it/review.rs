@@ -43,6 +43,7 @@ support::on_both_backends!(
     a_swapped_binding_is_reported_and_stops_nothing_else,
     an_account_not_yet_certified_holds_no_role,
     front_desk_cannot_create_a_chart_with_case_keys_of_its_own,
+    a_malformed_or_unsigned_manifest_is_refused,
     every_role_meets_exactly_the_policy_on_every_route,
 );
 
@@ -520,6 +521,43 @@ async fn front_desk_cannot_create_a_chart_with_case_keys_of_its_own(c: Clinic) {
         .post_no_content(&fd.path("/charts"), &create(false))
         .await
         .unwrap();
+}
+
+/// Found by the schema-conformance run: an admin session could store any bytes as the next
+/// manifest, after which every client's next command failed. The server now stores only the
+/// next version of this clinic's manifest, with the same root key, signed by that root.
+async fn a_malformed_or_unsigned_manifest_is_refused(c: Clinic) {
+    use vaiti_core::Sealed;
+    use vaiti_core::api::UpdateManifest;
+    let a = &c.admin;
+    let (version, root_key) = {
+        let s = a.session().await.unwrap();
+        (s.manifest.manifest_version, s.manifest.root_key.clone())
+    };
+    let unsigned = serde_json::to_vec(&json!({
+        "v": 1,
+        "clinic": a.me.account.clinic,
+        "manifest_version": version + 1,
+        "root_key": root_key,
+    }))
+    .unwrap();
+    for manifest in [b"not a manifest".to_vec(), unsigned] {
+        let refused = a
+            .api
+            .post_no_content(
+                &a.path("/manifest"),
+                &UpdateManifest {
+                    expected_manifest_version: version,
+                    manifest: Sealed(manifest),
+                    manifest_signature: Sealed(vec![1; 65]),
+                },
+            )
+            .await;
+        assert_eq!(api_error(refused), (400, "bad_request".into()));
+    }
+    // Nothing was stored: every command still works.
+    assert!(a.session().await.is_ok());
+    assert!(c.t1.session().await.is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
