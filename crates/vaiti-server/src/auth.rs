@@ -733,12 +733,7 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .filter(|a| a.status == AccountStatus::Active)
             .ok_or_else(unauthenticated)?;
-        let now = state.now();
-        let certified = state
-            .store
-            .latest_certificate(session.clinic, session.user)
-            .await?
-            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > now);
+        let certified = crate::policy::is_certified(state, session.clinic, session.user).await?;
         Ok(Caller {
             session,
             account,

@@ -101,11 +101,7 @@ pub(crate) async fn check_state_entry(
             .account(clinic, *member)
             .await?
             .ok_or_else(|| ApiError::bad_request("a care-team member has no account"))?;
-        let certified = state
-            .store
-            .latest_certificate(clinic, *member)
-            .await?
-            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > state.now());
+        let certified = policy::is_certified(state, clinic, *member).await?;
         if !policy::may_be_in_care_team(&account, certified) {
             return Err(ApiError::bad_request(
                 "only certified clinicians (the therapist role) can be in a care team",

@@ -354,7 +354,8 @@ pub(crate) async fn signup(
         && binding.login == req.login
         && binding.display_name == req.display_name
         && binding.encryption_key == req.keys.encryption_public_key
-        && hex_eq(&binding.verifying_key, req.keys.verifying_key.as_bytes())
+        && crate::signature::from_hex(&binding.verifying_key).as_deref()
+            == Some(req.keys.verifying_key.as_bytes())
         && req.binding_signature.as_bytes().len() == BINDING_SIGNATURE_LEN;
     if !binding_ok {
         return Err(ApiError::bad_request(
@@ -440,19 +441,6 @@ pub(crate) async fn signup(
     Ok((StatusCode::CREATED, axum::Json(SignedUp { user: req.user })))
 }
 
-fn hex_eq(hex_text: &str, bytes: &[u8]) -> bool {
-    hex_text.len() == bytes.len() * 2
-        && bytes
-            .iter()
-            .zip(hex_text.as_bytes().chunks(2))
-            .all(|(b, pair)| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|p| u8::from_str_radix(p, 16).ok())
-                    == Some(*b)
-            })
-}
-
 /// Whether the caller is a clinician of the care team of a patient invite's chart.
 async fn care_team_of(
     state: &AppState,
@@ -518,13 +506,9 @@ pub(crate) async fn complete_invite(
     let now = state.now();
     let serial = state
         .store
-        .certificates(clinic)
+        .latest_certificate(clinic, invitee)
         .await?
-        .iter()
-        .filter(|c| c.user == invitee)
-        .map(|c| c.serial)
-        .max()
-        .unwrap_or(0)
+        .map_or(0, |c| c.serial)
         + 1;
     let mut writes = vec![Write::PutCertificate(Certificate {
         clinic,

@@ -227,6 +227,21 @@ pub(crate) fn has_role(caller: &Caller, role: Role) -> bool {
         && caller.account.roles.contains(&role)
 }
 
+/// Whether `user` holds a live certificate: issued, not revoked, not expired. Before that an
+/// account holds no role and may not be named in a care team or receive a report.
+pub(crate) async fn is_certified(
+    state: &AppState,
+    clinic: vaiti_core::ClinicId,
+    user: vaiti_core::UserId,
+) -> Result<bool, ApiError> {
+    let now = state.now();
+    Ok(state
+        .store
+        .latest_certificate(clinic, user)
+        .await?
+        .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > now))
+}
+
 /// A certified member of staff.
 pub(crate) fn is_staff(caller: &Caller) -> bool {
     caller.certified && caller.account.kind == AccountKind::Staff

@@ -78,7 +78,7 @@ pub(crate) async fn check_request(
             "the request is not for this clinic, chart and user",
         ));
     }
-    if request.nonce.len() != 32 || hex_decode(&request.nonce).is_none() {
+    if request.nonce.len() != 32 || crate::signature::from_hex(&request.nonce).is_none() {
         return Err(ApiError::bad_request("the request's nonce is malformed"));
     }
     if (request.time - state.now()).abs() > MAX_REQUEST_SKEW_SECS {
@@ -122,16 +122,6 @@ pub(crate) async fn check_request(
         key_id,
         signature,
     })
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect()
 }
 
 /// The evidence for leaf `index`: the newest checkpoint, the leaf's inclusion proof in it, and a

@@ -90,11 +90,7 @@ async fn check_report(state: &AppState, clinic: ClinicId, req: &NewReport) -> Re
             ));
         }
         let account = state.store.account(clinic, w.recipient).await?;
-        let certified = state
-            .store
-            .latest_certificate(clinic, w.recipient)
-            .await?
-            .is_some_and(|c| c.revoked_at.is_none() && c.expires_at > state.now());
+        let certified = crate::policy::is_certified(state, clinic, w.recipient).await?;
         let reader = account.is_some_and(|a| crate::policy::receives_reports(&a, certified));
         let keys = state.store.account_keys(clinic, w.recipient).await?;
         let current_key = keys.is_some_and(|k| {
