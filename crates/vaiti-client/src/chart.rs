@@ -475,18 +475,18 @@ fn wrap_case_keys(
             tier: tier.to_byte(),
             epoch: state.epoch,
         };
-        // Only to current members: a care-team member whose certificate ended (left the clinic,
+        // Whom custody lets have this tier (the care team; the patient the shared tier), and
+        // only current members: a care-team member whose certificate ended (left the clinic,
         // not yet removed from the team) gets no new keys.
-        for m in state.care_team.iter().filter(|m| s.members.contains_key(m)) {
+        let states = std::slice::from_ref(state);
+        let candidates = state.care_team.iter().chain(state.patient.as_ref());
+        for m in candidates.filter(|m| {
+            crate::custody::may_receive_case_key(states, **m, tier == Tier::Shared)
+                && s.members.contains_key(m)
+        }) {
             wraps.push(s.wrap_to_member(key, scope, *m)?);
         }
         wraps.push(s.wrap_to_escrow(key, scope)?);
-        if tier == Tier::Shared
-            && let Some(p) = state.patient
-            && s.members.contains_key(&p)
-        {
-            wraps.push(s.wrap_to_member(key, scope, p)?);
-        }
     }
     Ok(wraps)
 }
