@@ -185,6 +185,23 @@ async fn api_error(resp: reqwest::Response) -> ClientError {
     }
 }
 
+/// Fetches every page of a paged list. `path` ends in `?` or `&`; `position=…` is appended.
+/// `take` keeps a page's items and returns the page's `next`, which must move forward.
+pub(crate) async fn all_pages<P: serde::de::DeserializeOwned>(
+    api: &Api,
+    path: &str,
+    mut take: impl FnMut(P) -> Option<u64>,
+) -> Result<(), ClientError> {
+    let mut position = 0;
+    loop {
+        let page: P = api.get(&format!("{path}position={position}")).await?;
+        match next_page(position, take(page))? {
+            Some(next) => position = next,
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Checks a page's `next` position before asking for it: it must move forward, or a server
 /// could keep a client paging forever.
 pub(crate) fn next_page(current: u64, next: Option<u64>) -> Result<Option<u64>, ClientError> {

@@ -1392,21 +1392,16 @@ pub async fn amend_note(
 /// Every chart `GET /charts?{filter}` lists, page by page (`filter` is empty or ends in `&`).
 async fn listed_charts(s: &Session<'_>, filter: &str) -> Result<Vec<ChartSummary>, ClientError> {
     let mut charts = Vec::new();
-    let mut position = 0;
-    loop {
-        let list: ChartList = s
-            .api
-            .get(&format!(
-                "{}/charts?{filter}position={position}",
-                s.me.clinic_path()
-            ))
-            .await?;
-        charts.extend(list.charts);
-        match crate::api::next_page(position, list.next)? {
-            Some(next) => position = next,
-            None => return Ok(charts),
-        }
-    }
+    crate::api::all_pages(
+        s.api,
+        &format!("{}/charts?{filter}", s.me.clinic_path()),
+        |list: ChartList| {
+            charts.extend(list.charts);
+            list.next
+        },
+    )
+    .await?;
+    Ok(charts)
 }
 
 #[cfg(test)]

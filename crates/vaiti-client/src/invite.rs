@@ -501,22 +501,16 @@ async fn listed_invites(s: &Session<'_>, others: bool) -> Result<Listed, ClientE
         completable: Vec::new(),
         next: None,
     };
-    let mut position = 0;
-    loop {
-        let page: InviteList = s
-            .api
-            .get(&format!(
-                "{}/invites?position={position}",
-                s.me.clinic_path()
-            ))
-            .await?;
-        list.invites.extend(page.invites);
-        list.completable.extend(page.completable);
-        match crate::api::next_page(position, page.next)? {
-            Some(next) => position = next,
-            None => break,
-        }
-    }
+    crate::api::all_pages(
+        s.api,
+        &format!("{}/invites?", s.me.clinic_path()),
+        |page: InviteList| {
+            list.invites.extend(page.invites);
+            list.completable.extend(page.completable);
+            page.next
+        },
+    )
+    .await?;
     let mut out = Listed {
         invites: Vec::new(),
         completable: list.completable,
