@@ -180,13 +180,17 @@ fn verify_chain(
                         "a care-team change was signed by someone outside the care team",
                     ));
                 }
+                // A removal starts a new key epoch; a clinician of the team may also start one
+                // without a removal (after someone joined from outside the team, so that what
+                // follows is sealed under keys they may have, and what came before under keys
+                // they get only when a clinician confirms: `custody::history_sharing`).
                 let removed = previous.care_team.iter().any(|m| !st.care_team.contains(m));
-                let expected_epoch = if removed {
-                    previous.epoch + 1
+                let epoch_ok = if removed {
+                    st.epoch == previous.epoch + 1
                 } else {
-                    previous.epoch
+                    st.epoch == previous.epoch || (clinician && st.epoch == previous.epoch + 1)
                 };
-                if st.epoch != expected_epoch {
+                if !epoch_ok {
                     return Err(bad(
                         "a care-team removal did not start a new key epoch (or an epoch changed without one)",
                     ));
@@ -492,7 +496,13 @@ fn wrap_case_keys(
 }
 
 /// Makes the current epoch's case keys if nobody has yet (the first care-team clinician to open
-/// the chart does), then returns the caller's case keys.
+/// the chart does), starts a new epoch when someone joined the team from outside it and has no key
+/// of the current one, shares with keyless members the epochs custody lets them have unasked, and
+/// returns the caller's case keys.
+///
+/// Older epochs reach a member added by front desk or an admin, or re-added after a removal,
+/// only when a clinician confirms it ([`share_history`]): `custody::history_sharing` decides,
+/// here and there.
 async fn ensure_case_keys(
     s: &Session<'_>,
     loaded: &mut LoadedChart,
@@ -501,7 +511,10 @@ async fn ensure_case_keys(
     let mut keys = case_keys(s, loaded)?;
     let epoch = loaded.latest().epoch;
     let in_team = loaded.latest().care_team.contains(&s.me.account.id);
-    if in_team && !keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
+    if !in_team {
+        return Ok(keys);
+    }
+    if !keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
         let c = crypto_chart(chart);
         let team = CaseKey::generate(c, Tier::Team, Epoch(epoch))?;
         let shared = CaseKey::generate(c, Tier::Shared, Epoch(epoch))?;
@@ -522,24 +535,38 @@ async fn ensure_case_keys(
         *loaded = load(s, chart).await?;
         keys = case_keys(s, loaded)?;
     }
-    // Members added by front desk hold no case key yet: a clinician who holds them shares every
-    // epoch's keys with them (the server names them; the chain says they are in the team).
+    // Members the server names as holding no key of the current epoch, who are certified.
     let keyless: Vec<UserId> = loaded
         .view
         .keyless
         .iter()
-        .filter(|u| {
-            in_team
-                && **u != s.me.account.id
-                && loaded.latest().care_team.contains(u)
-                && s.members.contains_key(u)
-        })
+        .filter(|u| loaded.latest().care_team.contains(u) && s.members.contains_key(u))
         .copied()
         .collect();
-    if !keyless.is_empty() && keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
-        let mut wraps = Vec::new();
-        for user in &keyless {
-            for ((tier, key_epoch), key) in &keys {
+    // Someone who joined from outside the team while this epoch's keys existed may not have
+    // them unasked: a new epoch begins, with fresh keys for the whole team (them included), so
+    // that what is written from now on is theirs to read and what came before waits for a
+    // clinician's confirmation.
+    let needs_epoch = keyless.iter().any(|u| {
+        crate::custody::history_sharing(&loaded.states, *u, epoch)
+            == crate::custody::Sharing::AfterConfirmation
+    });
+    if needs_epoch {
+        match start_epoch(s, loaded).await {
+            Ok(()) => {}
+            // Someone else changed the chart meanwhile: the next opening looks again.
+            Err(ClientError::Api { status: 409, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        *loaded = load(s, chart).await?;
+        return case_keys(s, loaded);
+    }
+    let mut wraps = Vec::new();
+    for user in keyless.iter().filter(|u| **u != s.me.account.id) {
+        for ((tier, key_epoch), key) in &keys {
+            if crate::custody::history_sharing(&loaded.states, *user, *key_epoch)
+                == crate::custody::Sharing::Automatic
+            {
                 let scope = WrapScope::Case {
                     chart,
                     tier: *tier,
@@ -548,6 +575,8 @@ async fn ensure_case_keys(
                 wraps.push(s.wrap_to_member(key, scope, *user)?);
             }
         }
+    }
+    if !wraps.is_empty() && keys.contains_key(&(Tier::Team.to_byte(), epoch)) {
         match s
             .api
             .post_no_content(
@@ -562,6 +591,146 @@ async fn ensure_case_keys(
         }
     }
     Ok(keys)
+}
+
+/// Starts the chart's next key epoch with the same care team: the next chart state, signed by
+/// this clinician of the team, and fresh case keys wrapped to the team, escrow and (shared
+/// tier) the patient.
+async fn start_epoch(s: &Session<'_>, loaded: &LoadedChart) -> Result<(), ClientError> {
+    let chart = loaded.id();
+    let mut next = loaded.latest().clone();
+    next.epoch += 1;
+    let c = crypto_chart(chart);
+    let team = CaseKey::generate(c, Tier::Team, Epoch(next.epoch))?;
+    let shared = CaseKey::generate(c, Tier::Shared, Epoch(next.epoch))?;
+    let wraps = wrap_case_keys(s, chart, &next, &team, &shared)?;
+    let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
+    s.api
+        .post_no_content(
+            &format!("{}/charts/{chart}/state", s.me.clinic_path()),
+            &AppendChartState { state, wraps },
+        )
+        .await
+}
+
+/// A member of the care team waiting for a clinician to share the chart's older case keys.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WaitingMember {
+    /// The member.
+    pub user: UserId,
+    /// Their email and name.
+    pub member: String,
+    /// Their email (what [`share_history`] takes).
+    pub login: String,
+    /// Who added them to the care team (front desk, an admin, or the clinician who re-added
+    /// them).
+    pub added_by: String,
+    /// When (seconds since the epoch).
+    pub added_at: i64,
+    /// The epochs of case keys the caller holds and would share.
+    pub epochs: Vec<u32>,
+}
+
+/// Members of the chart's care team (other than the caller) who hold no key of some epoch the
+/// caller holds and custody lets them have only after a clinician's confirmation.
+fn waiting_members(
+    s: &Session<'_>,
+    loaded: &LoadedChart,
+    keys: &HashMap<(u8, u32), CaseKey>,
+) -> Vec<WaitingMember> {
+    let mut out = Vec::new();
+    for missing in &loaded.view.missing_epochs {
+        let user = missing.user;
+        if user == s.me.account.id || !s.members.contains_key(&user) {
+            continue;
+        }
+        let epochs: Vec<u32> = missing
+            .epochs
+            .iter()
+            .copied()
+            .filter(|e| {
+                keys.contains_key(&(Tier::Team.to_byte(), *e))
+                    && crate::custody::history_sharing(&loaded.states, user, *e)
+                        == crate::custody::Sharing::AfterConfirmation
+            })
+            .collect();
+        let Some(joined) = crate::custody::joined_at(&loaded.states, user) else {
+            continue;
+        };
+        if epochs.is_empty() {
+            continue;
+        }
+        let added = &loaded.states[joined];
+        let label = |u: UserId| s.known.get(&u).map_or_else(|| u.to_string(), Member::label);
+        out.push(WaitingMember {
+            user,
+            member: label(user),
+            login: s
+                .known
+                .get(&user)
+                .map_or_else(|| user.to_string(), |m| m.certificate.login.clone()),
+            added_by: label(added.author),
+            added_at: added.created_at,
+            epochs,
+        });
+    }
+    out
+}
+
+/// The care-team members of `chart` waiting for the chart's older notes: each added by someone
+/// outside the team (or re-added after a removal), with who added them and when. A clinician
+/// of the team confirms with [`share_history`].
+pub async fn waiting_for_history(
+    s: &Session<'_>,
+    chart: ChartId,
+) -> Result<Vec<WaitingMember>, ClientError> {
+    let mut loaded = load(s, chart).await?;
+    require_care_team(s, &loaded)?;
+    let keys = ensure_case_keys(s, &mut loaded).await?;
+    Ok(waiting_members(s, &loaded, &keys))
+}
+
+/// A clinician of the care team confirms that `email`, a member of it, may read the chart's
+/// earlier notes: every older epoch's case keys the caller holds are wrapped to them. Returns
+/// the epochs shared.
+pub async fn share_history(
+    s: &Session<'_>,
+    chart: ChartId,
+    email: &str,
+) -> Result<Vec<u32>, ClientError> {
+    let mut loaded = load(s, chart).await?;
+    require_care_team(s, &loaded)?;
+    let member = s.staff_by_email(email)?.certificate.user;
+    if !loaded.latest().care_team.contains(&member) {
+        return Err(ClientError::Usage(format!(
+            "{email} is not in the care team"
+        )));
+    }
+    let keys = ensure_case_keys(s, &mut loaded).await?;
+    let Some(waiting) = waiting_members(s, &loaded, &keys)
+        .into_iter()
+        .find(|w| w.user == member)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut wraps = Vec::new();
+    for ((tier, epoch), key) in &keys {
+        if waiting.epochs.contains(epoch) {
+            let scope = WrapScope::Case {
+                chart,
+                tier: *tier,
+                epoch: *epoch,
+            };
+            wraps.push(s.wrap_to_member(key, scope, member)?);
+        }
+    }
+    s.api
+        .post_no_content(
+            &format!("{}/charts/{chart}/wraps", s.me.clinic_path()),
+            &PutWraps { wraps },
+        )
+        .await?;
+    Ok(waiting.epochs)
 }
 
 fn new_state(
@@ -951,6 +1120,9 @@ pub struct OpenedChart {
     pub record: PatientRecord,
     /// Every note the caller may read, each with all its versions.
     pub notes: Vec<Note>,
+    /// Members of the care team waiting for the caller to confirm they may read the chart's
+    /// earlier notes ([`share_history`]).
+    pub waiting: Vec<WaitingMember>,
 }
 
 /// Opens a chart for a clinician's chart view: one signed, logged release, then the identity
@@ -960,7 +1132,12 @@ pub async fn open_chart(s: &Session<'_>, chart: ChartId) -> Result<OpenedChart, 
     let record = identity_record(s, &loaded).await?;
     let keys = ensure_case_keys(s, &mut loaded).await?;
     let notes = open_notes(s, &loaded, &keys)?;
-    Ok(OpenedChart { record, notes })
+    let waiting = waiting_members(s, &loaded, &keys);
+    Ok(OpenedChart {
+        record,
+        notes,
+        waiting,
+    })
 }
 
 /// Adds a clinician to the care team (a clinician of the care team): the next chart state, and
@@ -993,11 +1170,15 @@ pub async fn care_team_add(
                 "only a clinician of the care team, or front desk or an admin of the branch, can add to it".into(),
             ));
         }
-        let ik = identity_key(s, &loaded).await?;
         let mut next = loaded.latest().clone();
         next.care_team.push(user);
         let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
-        let wraps = vec![s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?];
+        let mut wraps = Vec::new();
+        // Someone who was in the team before holds the identity key already (it never changes).
+        if !was_in_team(&loaded, user) {
+            let ik = identity_key(s, &loaded).await?;
+            wraps.push(s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?);
+        }
         return s
             .api
             .post_no_content(
@@ -1007,11 +1188,30 @@ pub async fn care_team_add(
             .await;
     }
     let keys = ensure_case_keys(s, &mut loaded).await?;
-    let ik = identity_key(s, &loaded).await?;
     let mut next = loaded.latest().clone();
     next.care_team.push(user);
+    let mut wraps = Vec::new();
+    // Someone removed before comes back to a new epoch: the keys made to exclude them reach
+    // them only when a clinician confirms (`share_history`), not by being added again. They
+    // hold the identity key from before (it never changes).
+    if was_in_team(&loaded, user) {
+        next.epoch += 1;
+        let c = crypto_chart(chart);
+        let team = CaseKey::generate(c, Tier::Team, Epoch(next.epoch))?;
+        let shared = CaseKey::generate(c, Tier::Shared, Epoch(next.epoch))?;
+        wraps.extend(wrap_case_keys(s, chart, &next, &team, &shared)?);
+        let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
+        return s
+            .api
+            .post_no_content(
+                &format!("{}/charts/{chart}/state", s.me.clinic_path()),
+                &AppendChartState { state, wraps },
+            )
+            .await;
+    }
     let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
-    let mut wraps = vec![s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?];
+    let ik = identity_key(s, &loaded).await?;
+    wraps.push(s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?);
     for ((tier, epoch), key) in &keys {
         wraps.push(s.wrap_to_member(
             key,
@@ -1060,6 +1260,11 @@ pub async fn care_team_remove(
             &AppendChartState { state, wraps },
         )
         .await
+}
+
+/// Whether `user` was in the chart's care team at some state (and so received its identity key).
+fn was_in_team(loaded: &LoadedChart, user: UserId) -> bool {
+    loaded.states.iter().any(|st| st.care_team.contains(&user))
 }
 
 fn require_care_team(s: &Session<'_>, loaded: &LoadedChart) -> Result<(), ClientError> {
@@ -1271,7 +1476,7 @@ fn open_notes(
             }
             let key = keys.get(&(tier_byte, rv.epoch)).ok_or_else(|| {
                 ClientError::Usage(
-                    "you hold no key for this chart's notes yet: a clinician of its care team shares the keys the next time they open it".into(),
+                    "you hold no key for some of this chart's notes: a clinician of its care team shares the keys when they next open the chart, and — for notes written before you were added by front desk or an admin, or re-added — when they confirm it (vaiti care-team share)".into(),
                 )
             })?;
             let (plain, author) = open_version(s, key, rv, Kind::Note, Some(tier), chart)?;

@@ -7,10 +7,14 @@
 //!
 //! | key | may come from | may go to |
 //! |---|---|---|
-//! | case key, epoch e | a clinician in the care team of a state at epoch ≥ e; or the clinician who started e by a removal (in the team of e − 1, signed the state that started e) | the care team of the latest state (and escrow); the shared tier also to the chart's patient. Older epochs to a member added by front desk or an admin, or re-added after a removal, only after a clinician confirms |
+//! | case key, epoch e | a clinician in the care team of a state at epoch ≥ e; or the clinician who started e by a removal (in the team of e − 1, signed the state that started e) | the care team of the latest state (and escrow); the shared tier also to the chart's patient. A member added by front desk or an admin, or re-added after a removal, gets the epochs that began with or after their addition; older ones only after a clinician confirms ([`history_sharing`]) |
 //! | identity key | the chart's creator (front desk or admin of its branch) or a clinician of any of its care teams | the care team, the chart's patient, escrow |
 //! | directory key | any certified member, if its key id is the one the root-signed manifest lists | admins, and front desk of that branch |
 //! | report (a patient's complaint) | the patient of the chart | the clinic's admins and auditors |
+//! | clinic root key | a member of staff with a current certificate (the admin who completed the join, or the clinic's creator) | admins (at their join), escrow |
+//!
+//! And whose signed revocation ends a certificate ([`may_revoke`]): an admin's, for a member of
+//! staff; any certified member of staff's, for a patient's portal account.
 
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{BranchId, Role, UserId};
@@ -65,6 +69,27 @@ pub fn may_receive_directory_key(roles: &[Role], branches: &[BranchId], branch: 
     roles.contains(&Role::Admin) || (roles.contains(&Role::Frontdesk) && branches.contains(&branch))
 }
 
+/// Whether `revoker` may revoke `revoked`'s account at time `at`: the revoker must be a member of
+/// staff whose certificate was live at `at` — an admin for a member of staff, anyone of staff for
+/// a patient's portal account (whoever may handle the portal invite: the care team, the branch's
+/// front desk). The server's `policy::may_revoke_account` refuses by the same rule; a client
+/// refuses a revocation the server should never have stored.
+pub fn may_revoke(revoker: &Member, revoked: &Member, at: i64) -> bool {
+    let staff = revoker.certificate.kind == crate::directory::CertificateKind::Staff;
+    let live = at < revoker.valid_until;
+    let allowed = match revoked.certificate.kind {
+        crate::directory::CertificateKind::Staff => revoker.has_role(Role::Admin),
+        crate::directory::CertificateKind::Patient => true,
+    };
+    staff && live && allowed
+}
+
+/// Whether someone certified (or being certified) with `roles` may receive the clinic root key:
+/// an admin — who certifies staff and signs manifests with it — and nobody else.
+pub fn may_receive_root_key(roles: &[Role]) -> bool {
+    roles.contains(&Role::Admin)
+}
+
 /// Whether `member` may receive a patient's report: an admin or an auditor.
 pub fn may_receive_report(member: &Member) -> bool {
     member.has_role(Role::Admin) || member.has_role(Role::Auditor)
@@ -86,9 +111,10 @@ pub enum Sharing {
 /// - A member since the chart's first state, or added by a clinician of the care team (who
 ///   shares every key with them in the same step), and never removed: every epoch, unasked.
 /// - A member added by front desk or an admin — someone outside the care team — or re-added
-///   after a removal: the epochs that began after their (latest) addition unasked; every older
-///   one only when a clinician of the team confirms, shown who added them and when. (If no epoch
-///   began after the addition, the clinician's client starts one: see `chart.rs`.)
+///   after a removal: the epochs that began with or after their (latest) addition unasked; every
+///   older one only when a clinician of the team confirms, shown who added them and when. (A
+///   clinician re-adding someone starts a new epoch in the same state; after an add by front
+///   desk or an admin, the next clinician to open the chart starts one: see `chart.rs`.)
 pub fn history_sharing(states: &[ChartStateV1], user: UserId, epoch: u32) -> Sharing {
     let Some(latest) = states.last() else {
         return Sharing::Never;
@@ -104,7 +130,11 @@ pub fn history_sharing(states: &[ChartStateV1], user: UserId, epoch: u32) -> Sha
             .care_team
             .contains(&states[joined].author)
             && !states[..joined].iter().any(|s| s.care_team.contains(&user)));
-    if trusted_add || epoch > states[joined].epoch {
+    let started_with_them = joined == 0 || states[joined].epoch > states[joined - 1].epoch;
+    if trusted_add
+        || epoch > states[joined].epoch
+        || (epoch == states[joined].epoch && started_with_them)
+    {
         Sharing::Automatic
     } else {
         Sharing::AfterConfirmation
@@ -184,6 +214,11 @@ mod tests {
                 Change::Add { by, who } => {
                     if in_team(who) || (by >= 2 && !in_team(by)) {
                         continue;
+                    }
+                    // A clinician re-adding someone starts a new epoch with them (chart.rs).
+                    let was_in = states.iter().any(|s| s.care_team.contains(&user(who)));
+                    if by >= 2 && was_in {
+                        next.epoch += 1;
                     }
                     next.care_team.push(user(who));
                     next.author = user(by);
@@ -293,8 +328,16 @@ mod tests {
                     let ever_removed = states[..joined].iter().any(|s| s.care_team.contains(&u));
                     let by_outsider = joined > 0
                         && !states[joined - 1].care_team.contains(&states[joined].author);
-                    if sharing == Sharing::Automatic && epoch <= states[joined].epoch {
+                    let started_with_them =
+                        joined == 0 || states[joined].epoch > states[joined - 1].epoch;
+                    if sharing == Sharing::Automatic && epoch < states[joined].epoch {
                         prop_assert!(!ever_removed && !by_outsider);
+                    }
+                    if sharing == Sharing::Automatic && epoch == states[joined].epoch {
+                        prop_assert!((!ever_removed && !by_outsider) || started_with_them);
+                    }
+                    if (ever_removed || by_outsider) && epoch < states[joined].epoch {
+                        prop_assert_eq!(sharing, Sharing::AfterConfirmation);
                     }
                     if epoch > states[joined].epoch {
                         prop_assert_eq!(sharing, Sharing::Automatic);

@@ -716,6 +716,17 @@ async fn complete_one(
                     signature: Sealed(w.signature.to_bytes().to_vec()),
                 });
             }
+            // Every admin holds the root key: they certify staff and sign manifests.
+            if crate::custody::may_receive_root_key(&body.roles) {
+                let w = encryption_key.wrap(&root, s.me.clinic, &s.me.signing_key)?;
+                wraps.push(vaiti_core::api::NewWrap {
+                    scope: WrapScope::Root,
+                    recipient: vaiti_core::Recipient::User { user: invitee },
+                    recipient_key: core_key(encryption_key.key_id()),
+                    wrap: Sealed(w.bytes),
+                    signature: Sealed(w.signature.to_bytes().to_vec()),
+                });
+            }
             CompleteInvite {
                 certificate: NewCertificate {
                     body: Sealed(bytes),
@@ -786,6 +797,9 @@ pub struct RefusedJoin {
     pub invite: InviteId,
     /// Why it was refused.
     pub reason: String,
+    /// Whether the sign-up itself is bad (revoke it, with the account, and invite again), rather
+    /// than the caller unable to complete it (another admin will).
+    pub revoke: bool,
 }
 
 /// What [`complete_invites_reporting`] did.
@@ -810,6 +824,7 @@ pub async fn complete_invites_reporting(s: &Session<'_>) -> Result<Joins, Client
         return Ok(joins);
     }
     let listed = listed_invites(s, false).await?;
+    let mut holds_root = None;
     for (invite, body) in &listed.invites {
         if invite.inviter == s.me.account.id
             && invite.state == InviteState::Bound
@@ -819,8 +834,30 @@ pub async fn complete_invites_reporting(s: &Session<'_>) -> Result<Joins, Client
                 joins.refused.push(RefusedJoin {
                     invite: invite.id,
                     reason: e.to_string(),
+                    revoke: true,
                 });
                 continue;
+            }
+            // A staff certificate is signed with the root key. An admin invited before admins
+            // received it at their join holds none: their staff joins wait for one who does,
+            // and every other part of the command goes on.
+            if body.kind == InviteKind::Staff {
+                if holds_root.is_none() {
+                    holds_root = Some(
+                        s.my_wraps(None)
+                            .await?
+                            .iter()
+                            .any(|w| w.scope == WrapScope::Root),
+                    );
+                }
+                if holds_root == Some(false) {
+                    joins.refused.push(RefusedJoin {
+                        invite: invite.id,
+                        reason: "you hold no copy of the clinic root key, which certifies staff: an admin who does (the clinic's creator) completes this join on their next sync".into(),
+                        revoke: false,
+                    });
+                    continue;
+                }
             }
             joins.completed.push(complete_one(s, invite, body).await?);
         }
@@ -876,16 +913,88 @@ pub async fn confirm_join(s: &Session<'_>, id: InviteId) -> Result<CompletedJoin
     complete_one(s, &invite, &body).await
 }
 
-/// Revokes one of the caller's invites, and optionally the account made with it.
+/// Revokes one of the caller's invites, and optionally the account made with it. Revoking the
+/// account sends the caller's signed revocation of it (`signed::RevocationV1`), which the server
+/// keeps in the key directory and in the access log: every client then verifies who revoked the
+/// account and when, and a device that has seen it never wraps to or renews that account again.
 pub async fn revoke_invite(
     s: &Session<'_>,
     invite: InviteId,
     revoke_account: bool,
 ) -> Result<(), ClientError> {
+    let revocation = if revoke_account {
+        match invitee_of(s, invite).await? {
+            Some(user) => Some(sign_revocation(s, user)?),
+            None => None,
+        }
+    } else {
+        None
+    };
     s.api
         .post_no_content(
             &format!("{}/invites/{invite}/revoke", s.me.clinic_path()),
-            &RevokeInvite { revoke_account },
+            &RevokeInvite {
+                revoke_account,
+                revocation,
+            },
         )
         .await
+}
+
+/// The certified account an invite made, if it made one: the account its binding names — signed
+/// with the invite's own key, under an invite its inviter signed — so a server cannot get the
+/// caller to sign the revocation of someone else. `None` when nobody signed up with it, the
+/// binding does not verify, or the account was never certified (then nothing clients trust is
+/// left to revoke).
+async fn invitee_of(s: &Session<'_>, id: InviteId) -> Result<Option<UserId>, ClientError> {
+    let lookup: InviteLookup = s
+        .api
+        .get(&format!("{}/invites/{id}", s.me.clinic_path()))
+        .await?;
+    let invite = &lookup.invite;
+    if invite.id != id || invite.invitee.is_none() {
+        return Ok(None);
+    }
+    let inviter = s.author(invite.inviter)?;
+    inviter
+        .verifying_key
+        .verify(
+            SignatureDomain::Invite,
+            invite.body.as_bytes(),
+            &Signature::from_bytes(invite.signature.as_bytes())?,
+        )
+        .map_err(|_| {
+            ClientError::Protocol("the server shows an invite its inviter did not sign".into())
+        })?;
+    let body: InviteV1 =
+        serde_json::from_slice(invite.body.as_bytes()).map_err(|_| malformed_invite())?;
+    if body.invite != id || body.clinic != s.me.account.clinic {
+        return Err(malformed_invite());
+    }
+    // A binding that does not verify was never certified (every client checks it first): the
+    // account holds nothing clients trust, and the server revokes it without a statement.
+    let Ok((invitee, _, _)) = verified_binding(invite, &body) else {
+        return Ok(None);
+    };
+    Ok(s.known.contains_key(&invitee).then_some(invitee))
+}
+
+/// The caller's signed revocation of `user`'s account, made now.
+pub(crate) fn sign_revocation(
+    s: &Session<'_>,
+    user: UserId,
+) -> Result<vaiti_core::Revocation, ClientError> {
+    let body = vaiti_core::signed::RevocationV1 {
+        v: 1,
+        clinic: s.me.account.clinic,
+        user,
+        revoked_by: s.me.account.id,
+        revoked_at: s.now,
+    };
+    let bytes = serde_json::to_vec(&body).map_err(|e| ClientError::Usage(e.to_string()))?;
+    let signature = s.me.signing_key.sign(SignatureDomain::Revocation, &bytes);
+    Ok(vaiti_core::Revocation {
+        body: Sealed(bytes),
+        signature: Sealed(signature.to_bytes().to_vec()),
+    })
 }

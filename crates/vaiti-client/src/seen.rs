@@ -42,6 +42,10 @@ pub struct Seen {
     /// The newest access-log checkpoint accepted: its size and root (hex).
     #[serde(default)]
     pub log: Option<(u64, String)>,
+    /// Every signed revocation seen: the revoked account and the earliest time seen for it. A
+    /// server that later shows that account's certificate as live is caught.
+    #[serde(default)]
+    pub revoked: BTreeMap<vaiti_core::UserId, i64>,
 }
 
 fn rolled_back(what: &str) -> ClientError {
@@ -98,6 +102,32 @@ impl Seen {
         Ok(())
     }
 
+    /// A verified, signed revocation of `user` at `at`: remembered for good (the earliest time).
+    pub fn revocation(&mut self, user: vaiti_core::UserId, at: i64) {
+        let seen = self.revoked.entry(user).or_insert(at);
+        *seen = (*seen).min(at);
+    }
+
+    /// Every revocation this device remembers must still be in force in `members` (each user's
+    /// verified certificate ends by its revocation): a server that drops a revocation to get
+    /// keys wrapped to, or a certificate renewed for, a revoked account is caught here.
+    pub fn check_revocations(
+        &self,
+        members: &std::collections::HashMap<vaiti_core::UserId, crate::session::Member>,
+    ) -> Result<(), ClientError> {
+        for (user, at) in &self.revoked {
+            if let Some(m) = members.get(user)
+                && m.valid_until > *at
+            {
+                return Err(ClientError::Protocol(format!(
+                    "the key directory shows {} as a current member, but this device saw their account revoked: the server hides a revocation (report this to your clinic's admin)",
+                    m.label()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Takes in what another session of the same device saw meanwhile (two commands at once, two
     /// actions of the web app in flight), keeping the newer of each: the memory only grows, so
     /// the later save never forgets what the earlier one recorded.
@@ -119,6 +149,9 @@ impl Seen {
             && self.log.as_ref().is_none_or(|(mine, _)| mine < size)
         {
             self.log = Some((*size, root.clone()));
+        }
+        for (user, at) in &other.revoked {
+            self.revocation(*user, *at);
         }
     }
 

@@ -32,6 +32,17 @@ pub struct Member {
     /// The end of the certificate's life: its expiry, or its revocation if earlier. A former
     /// member's signatures count only on what they signed before this time.
     pub valid_until: i64,
+    /// The verified signed revocation of the account, if there is one: who revoked it, when.
+    pub revoked: Option<Revoked>,
+}
+
+/// A verified, signed revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    /// Who revoked the account.
+    pub by: vaiti_core::UserId,
+    /// When.
+    pub at: i64,
 }
 
 impl Member {
@@ -44,6 +55,7 @@ impl Member {
         )?;
         Ok(Self {
             valid_until: certificate.expires_at,
+            revoked: None,
             certificate,
             encryption_key,
             verifying_key,
@@ -143,6 +155,13 @@ impl<'a> Session<'a> {
         }
         seen.manifest(manifest.manifest_version)?;
         let known = verify_certificates(&dir.certificates, &root, me.account.clinic)?;
+        // Revocations are remembered for good; one the server stops showing is caught.
+        for (user, m) in &known {
+            if let Some(r) = m.revoked {
+                seen.revocation(*user, r.at);
+            }
+        }
+        seen.check_revocations(&known)?;
         let members = known
             .iter()
             .filter(|(_, m)| now < m.valid_until)
@@ -496,7 +515,59 @@ pub(crate) fn verify_certificates(
         }
         known.insert(c.user, member);
     }
+    // Signed revocations, each checked against who its signer was before any is applied (so the
+    // order of the list cannot matter). A forged or unauthorised one is an error, like a forged
+    // certificate: the server is faulty or malicious.
+    let mut revoked = Vec::new();
+    for c in &sorted {
+        if let Some(r) = &c.revocation {
+            revoked.push((c.user, verify_revocation(r, &known, clinic, c.user)?));
+        }
+    }
+    for (user, r) in revoked {
+        if let Some(m) = known.get_mut(&user) {
+            m.valid_until = m.valid_until.min(r.at);
+            m.revoked = Some(
+                m.revoked
+                    .map_or(r, |old| if old.at <= r.at { old } else { r }),
+            );
+        }
+    }
     Ok(known)
+}
+
+/// Checks a signed revocation of `user` listed with their certificate: the signer is a known
+/// member [`custody::may_revoke`](crate::custody::may_revoke) allows, and signed it.
+fn verify_revocation(
+    revocation: &vaiti_core::Revocation,
+    known: &HashMap<vaiti_core::UserId, Member>,
+    clinic: vaiti_core::ClinicId,
+    user: vaiti_core::UserId,
+) -> Result<Revoked, ClientError> {
+    let bad = || ClientError::Protocol("a revocation in the key directory is not valid".into());
+    let body: vaiti_core::signed::RevocationV1 =
+        serde_json::from_slice(revocation.body.as_bytes()).map_err(|_| bad())?;
+    let revoker = known.get(&body.revoked_by).ok_or_else(bad)?;
+    revoker.verifying_key.verify(
+        vaiti_crypto::SignatureDomain::Revocation,
+        revocation.body.as_bytes(),
+        &Signature::from_bytes(revocation.signature.as_bytes())?,
+    )?;
+    let revoked = known.get(&user).ok_or_else(bad)?;
+    if body.v != 1
+        || body.clinic != clinic
+        || body.user != user
+        || !crate::custody::may_revoke(revoker, revoked, body.revoked_at)
+    {
+        return Err(ClientError::Protocol(
+            "a revocation in the key directory is for another account, or signed by someone who may not revoke it"
+                .into(),
+        ));
+    }
+    Ok(Revoked {
+        by: body.revoked_by,
+        at: body.revoked_at,
+    })
 }
 
 fn find_staff<'m>(

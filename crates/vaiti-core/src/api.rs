@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{BranchId, ChartId, ClinicId, InviteId, KeyId, ObjectId, UserId};
 use crate::model::{
     Account, AccountKeys, Certificate, Chart, ChartStateEntry, Clinic, DirectoryWrap, Invite,
-    KeyWrap, Recipient, RecordVersion, Sealed, WrapScope,
+    KeyWrap, Recipient, RecordVersion, Revocation, Sealed, WrapScope,
 };
 
 /// `POST /api/v1/opaque/register` request: for an invitee (`invite` names an open invite of the
@@ -291,6 +291,11 @@ pub struct CompleteInvite {
 pub struct RevokeInvite {
     /// Also revoke the account created with the invite, if any.
     pub revoke_account: bool,
+    /// With `revoke_account`, when the invite made an account: the caller's signed revocation
+    /// of it (`signed::RevocationV1`, naming the invite's account, the caller, and a time within a
+    /// few minutes of the server's clock). The server keeps it with the account's certificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
 }
 
 /// A chart-state entry as sent by a client (`signed::ChartStateV1`).
@@ -413,6 +418,22 @@ pub struct ChartView {
     /// a clinician of the team who holds the keys shares them on opening the chart. Only shown to
     /// the care team.
     pub keyless: Vec<UserId>,
+    /// Per care-team member, the key epochs (1 to the current) of which they hold no case key:
+    /// what a clinician may share with them, unasked or after confirming (the client's custody
+    /// rules decide which). Only shown to the care team; members holding every epoch are left
+    /// out.
+    #[serde(default)]
+    pub missing_epochs: Vec<MissingEpochs>,
+}
+
+/// A care-team member's key epochs without a case key (in a [`ChartView`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MissingEpochs {
+    /// The member.
+    pub user: UserId,
+    /// The epochs, ascending.
+    pub epochs: Vec<u32>,
 }
 
 impl ChartView {

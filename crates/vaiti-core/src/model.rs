@@ -236,6 +236,24 @@ pub struct Certificate {
     pub expires_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+    /// The signed statement of that revocation (`signed::RevocationV1`). Clients count a
+    /// revocation the server reports without one too (a server can always refuse service), but
+    /// only a signed one says who revoked, and only a signed one is remembered by other devices.
+    /// Absent for revocations made before statements were signed, and for a patient's old
+    /// portal account that a newer chart state replaced (the state is the signed statement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<Revocation>,
+}
+
+/// A signed revocation of an account: the body (`signed::RevocationV1`) as signed and the
+/// revoker's signature (label `vaiti v1 revocation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Revocation {
+    /// The body as signed.
+    pub body: Sealed,
+    /// The revoker's signature.
+    pub signature: Sealed,
 }
 
 /// What an invite is for.

@@ -121,3 +121,24 @@ pub struct ReleaseRequestV1 {
     /// 16 random bytes (hex), so no two requests are the same.
     pub nonce: String,
 }
+
+/// The revocation of an account, v1, signed by whoever revoked it (label `vaiti v1 revocation`):
+/// an admin for a member of staff, a member of staff for a patient's portal account. From
+/// `revoked_at` on, no certificate of `user` counts: clients wrap nothing more to them, renew
+/// nothing of theirs, and accept their signatures only on what was signed before. The statement
+/// is kept with the user's certificates in the key directory, so a server cannot undo it without
+/// hiding it, and a device that has seen it remembers it (`docs/protocol.md`, "Revocation").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationV1 {
+    /// Always 1.
+    pub v: u8,
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// The revoked account.
+    pub user: UserId,
+    /// Who revoked it (whose key signs this).
+    pub revoked_by: UserId,
+    /// When (seconds since the epoch); the server refuses a time more than a few minutes from
+    /// its own clock.
+    pub revoked_at: i64,
+}

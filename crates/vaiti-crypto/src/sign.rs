@@ -40,6 +40,8 @@ pub enum SignatureDomain {
     InviteBinding,
     /// A client's signed request for a key release, logged by the server.
     LogRequest,
+    /// The revocation of an account (an admin's for staff, a member of staff's for a patient).
+    Revocation,
 }
 
 impl SignatureDomain {
@@ -54,6 +56,7 @@ impl SignatureDomain {
             SignatureDomain::Invite => b"vaiti v1 invite",
             SignatureDomain::InviteBinding => b"vaiti v1 invite binding",
             SignatureDomain::LogRequest => b"vaiti v1 log request",
+            SignatureDomain::Revocation => b"vaiti v1 revocation",
         }
     }
 }

@@ -393,6 +393,7 @@ pub(crate) async fn create_clinic(
             issuer_key: req.certificate.issuer_key,
             expires_at: req.certificate.expires_at,
             revoked_at: None,
+            revocation: None,
         }),
     ];
     writes.extend(req.root_wraps.into_iter().map(|w| {

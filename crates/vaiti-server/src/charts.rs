@@ -520,16 +520,28 @@ pub(crate) async fn build_view(
     let chart = row.id;
     let states = state.store.chart_states(clinic, chart).await?;
     let mut keyless = Vec::new();
+    let mut missing_epochs = Vec::new();
     if let (Access::CareTeam, Some(latest)) = (access, latest.as_ref()) {
         for member in &latest.care_team {
-            let has_key = state
+            let held: std::collections::BTreeSet<u32> = state
                 .store
                 .key_wraps(clinic, Recipient::User { user: *member }, Some(chart))
                 .await?
                 .iter()
-                .any(|w| matches!(w.scope, WrapScope::Case { epoch, .. } if epoch == latest.epoch));
-            if !has_key {
+                .filter_map(|w| match w.scope {
+                    WrapScope::Case { epoch, .. } => Some(epoch),
+                    _ => None,
+                })
+                .collect();
+            if !held.contains(&latest.epoch) {
                 keyless.push(*member);
+            }
+            let epochs: Vec<u32> = (1..=latest.epoch).filter(|e| !held.contains(e)).collect();
+            if !epochs.is_empty() {
+                missing_epochs.push(vaiti_core::api::MissingEpochs {
+                    user: *member,
+                    epochs,
+                });
             }
         }
     }
@@ -573,6 +585,7 @@ pub(crate) async fn build_view(
         search_card,
         notes,
         keyless,
+        missing_epochs,
     })
 }
 

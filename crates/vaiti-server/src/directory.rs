@@ -284,6 +284,7 @@ pub(crate) async fn renew_certificate(
             issuer_key: req.certificate.issuer_key,
             expires_at: req.certificate.expires_at,
             revoked_at: None,
+            revocation: None,
         })],
         entry,
     )

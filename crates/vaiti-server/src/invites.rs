@@ -519,11 +519,17 @@ pub(crate) async fn complete_invite(
         issuer_key: req.certificate.issuer_key,
         expires_at: req.certificate.expires_at,
         revoked_at: None,
+        revocation: None,
     })];
+    // Every admin holds the clinic root key (they certify staff and sign manifests): an admin's
+    // join carries it, wrapped by the admin who completes it; nobody else's may.
+    let admin_invite = invite.kind == InviteKind::Staff
+        && parse_invite(&invite.body).is_ok_and(|b| b.roles.contains(&vaiti_core::Role::Admin));
     for w in &req.wraps {
         let fits = w.recipient == (Recipient::User { user: invitee })
             && match (invite.kind, w.scope) {
                 (InviteKind::Staff, WrapScope::Directory { .. }) => true,
+                (InviteKind::Staff, WrapScope::Root) => admin_invite && policy::is_admin(&caller),
                 (InviteKind::Patient, WrapScope::Identity { chart })
                 | (InviteKind::Patient, WrapScope::Case { chart, tier: 2, .. }) => {
                     Some(chart) == invite.chart
@@ -549,10 +555,12 @@ pub(crate) async fn complete_invite(
                     "the chart state must name the patient's new account",
                 ));
             }
+            // The chart state naming the new account is the signed statement that the old one
+            // is no longer the chart's patient: clients wrap to whom the verified chain names.
             if let Some(old) = previous.and_then(|p| p.patient)
                 && old != invitee
             {
-                writes.extend(revoke_account_writes(&state, clinic, old).await?);
+                writes.extend(revoke_account_writes(&state, clinic, old, None).await?);
             }
             writes.push(crate::charts::state_write(
                 clinic, chart, &caller, entry, now,
@@ -604,7 +612,9 @@ pub(crate) async fn complete_invite(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked."),
+        (status = 400, description = "`bad_request`: revoking the account needs the caller's signed revocation of it, and this one is missing, malformed, for another account or clinic, not signed by the caller, or too far from the server's clock.", body = ErrorBody),
         (status = 401, description = "`unauthenticated`: no live session.", body = ErrorBody),
+        (status = 403, description = "`forbidden`: only an admin may revoke a member of staff's account.", body = ErrorBody),
         (status = 404, description = "`not_found`: no such invite of the caller.", body = ErrorBody),
         (status = 409, description = "`conflict`: nothing left to revoke.", body = ErrorBody),
         (status = 500, description = "`internal`: the server could not complete the request.", body = ErrorBody),
@@ -619,38 +629,130 @@ pub(crate) async fn revoke_invite(
     let clinic = caller.session.clinic;
     let invite = own_invite(&state, &caller, id).await?;
     let mut writes = Vec::new();
+    let mut entry = crate::access_log::Entry::new(
+        vaiti_log::Action::AdminAction,
+        vaiti_log::Purpose::Administration,
+        Some(caller.session.user),
+    )
+    .object(*id.as_bytes());
     if matches!(invite.state, InviteState::Open | InviteState::Bound) {
         writes.push(Write::RevokeInvite { clinic, id });
     }
     if req.revoke_account
         && let Some(user) = invite.invitee
     {
-        writes.extend(revoke_account_writes(&state, clinic, user).await?);
+        if !policy::may_revoke_account(&caller, invite.kind) {
+            return Err(forbidden(
+                "only an admin may revoke a member of staff's account",
+            ));
+        }
+        // A certified account's revocation is a signed statement clients verify; an account
+        // never certified has nothing clients trust, and is revoked on the server alone.
+        let revocation = if certified_live(&state, clinic, user).await? {
+            let revocation = req.revocation.ok_or_else(|| {
+                ApiError::bad_request("revoking an account needs your signed revocation of it")
+            })?;
+            let signed_by = check_revocation(&state, &caller, user, &revocation).await?;
+            // The leaf carries the statement: its hash as the detail, its signature and the
+            // revoker's key id, so the log itself proves who revoked whom and when.
+            entry = entry
+                .detail(&[b"revocation", revocation.body.as_bytes()])
+                .signed(signed_by, signature_bytes(&revocation)?);
+            Some(revocation)
+        } else {
+            None
+        };
+        let account = state.store.account(clinic, user).await?;
+        if account.is_some_and(|a| a.status != AccountStatus::Revoked) || revocation.is_some() {
+            writes.extend(revoke_account_writes(&state, clinic, user, revocation).await?);
+        }
     }
     if writes.is_empty() {
         return Err(conflict("nothing left to revoke"));
     }
-    crate::access_log::apply_logged(
-        &state,
-        clinic,
-        writes,
-        crate::access_log::Entry::new(
-            vaiti_log::Action::AdminAction,
-            vaiti_log::Purpose::Administration,
-            Some(caller.session.user),
-        )
-        .object(*id.as_bytes()),
-    )
-    .await?;
+    crate::access_log::apply_logged(&state, clinic, writes, entry).await?;
     tracing::info!(clinic = %clinic, invite = %id, account = req.revoke_account, "invite revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Revoking an account: its status (which ends its sessions) and every live certificate.
+/// How far a revocation's time may be from the server's clock.
+const MAX_REVOCATION_SKEW_SECS: i64 = 300;
+
+/// Whether `user`'s newest certificate is unrevoked (an account already revoked needs no new
+/// statement: revoking again changes nothing).
+async fn certified_live(
+    state: &AppState,
+    clinic: ClinicId,
+    user: UserId,
+) -> Result<bool, ApiError> {
+    Ok(state
+        .store
+        .latest_certificate(clinic, user)
+        .await?
+        .is_some_and(|c| c.revoked_at.is_none()))
+}
+
+/// A revocation the caller sends must be theirs, of `user`, in this clinic, signed by their key,
+/// made now: what clients later verify, checked before it is stored, so a mistaken or forged one
+/// never reaches the directory (clients check it again themselves). Returns the signing key's id.
+async fn check_revocation(
+    state: &AppState,
+    caller: &Caller,
+    user: UserId,
+    revocation: &vaiti_core::Revocation,
+) -> Result<[u8; 16], ApiError> {
+    let clinic = caller.session.clinic;
+    let body: vaiti_core::signed::RevocationV1 = serde_json::from_slice(revocation.body.as_bytes())
+        .map_err(|_| ApiError::bad_request("the revocation is malformed"))?;
+    if body.v != 1 || body.clinic != clinic || body.user != user {
+        return Err(ApiError::bad_request(
+            "the revocation is not of this invite's account in this clinic",
+        ));
+    }
+    if body.revoked_by != caller.session.user {
+        return Err(ApiError::bad_request(
+            "the revocation must name you as the one who revokes",
+        ));
+    }
+    if (body.revoked_at - state.now()).abs() > MAX_REVOCATION_SKEW_SECS {
+        return Err(ApiError::bad_request(
+            "the revocation's time is too far from the server's clock",
+        ));
+    }
+    let keys = state
+        .store
+        .account_keys(clinic, caller.session.user)
+        .await?
+        .ok_or_else(|| ApiError::internal("the caller's account has no keys"))?;
+    if !crate::signature::verifies(
+        crate::signature::Domain::Revocation,
+        keys.verifying_key.as_bytes(),
+        revocation.signature.as_bytes(),
+        revocation.body.as_bytes(),
+    ) {
+        return Err(ApiError::bad_request(
+            "the revocation is not signed by your key",
+        ));
+    }
+    Ok(crate::signature::key_id(keys.verifying_key.as_bytes()))
+}
+
+/// A checked revocation's signature as the leaf stores it (`suite || 64 bytes`).
+fn signature_bytes(revocation: &vaiti_core::Revocation) -> Result<[u8; 65], ApiError> {
+    revocation
+        .signature
+        .as_bytes()
+        .try_into()
+        .map_err(|_| ApiError::bad_request("the revocation's signature is malformed"))
+}
+
+/// Revoking an account: its status (which ends its sessions) and every live certificate, each
+/// keeping the signed statement (`revocation`) where there is one.
 pub(crate) async fn revoke_account_writes(
     state: &AppState,
     clinic: ClinicId,
     user: UserId,
+    revocation: Option<vaiti_core::Revocation>,
 ) -> Result<Vec<Write>, ApiError> {
     let now = state.now();
     let mut writes = vec![Write::SetAccountStatus {
@@ -665,6 +767,7 @@ pub(crate) async fn revoke_account_writes(
                 user,
                 serial: c.serial,
                 at: now,
+                revocation: revocation.clone(),
             });
         }
     }

@@ -362,6 +362,16 @@ pub(crate) fn may_handle_invite(
             || (kind == InviteKind::Patient && care_team_of_chart && is_clinician(caller)))
 }
 
+/// Who may revoke the account an invite of `kind` made (on top of handling the invite): an
+/// admin for a member of staff; for a patient's portal account, whoever may handle the invite.
+/// Clients accept the signed revocation by the same rule (`vaiti_client::custody::may_revoke`).
+pub(crate) fn may_revoke_account(caller: &Caller, kind: InviteKind) -> bool {
+    match kind {
+        InviteKind::Staff => is_admin(caller),
+        InviteKind::Patient => is_staff(caller),
+    }
+}
+
 /// Who may wrap a chart's case keys to anyone: a clinician of its care team — never front desk
 /// or an admin, whatever chart states they signed, and never the chart's creator as such.
 pub(crate) fn may_wrap_case_keys(access: Option<Access>) -> bool {

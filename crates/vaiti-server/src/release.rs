@@ -22,7 +22,6 @@
 //! `docs/formats.md` §5 (`label || 0x00 || suite || payload`), and computes key ids as in §1.
 
 use axum::extract::State;
-use sha2::{Digest as _, Sha256};
 use vaiti_core::api::{
     ACCESS_LOG_READING_S, ChartAccessLog, ChartAccessLogPage, ChartLogLeaf, LogEvidence, LogLeaves,
     LogNodeHash, MAX_ACCESS_LOG_PAGE, MAX_LOG_LEAVES_PAGE, ReleasedChart, SignedRequest,
@@ -111,15 +110,9 @@ pub(crate) async fn check_request(
             "the request is not signed by your key",
         ));
     }
-    let digest = Sha256::new()
-        .chain_update(b"vaiti v1 key id ed25519")
-        .chain_update(public)
-        .finalize();
-    let mut key_id = [0u8; 16];
-    key_id.copy_from_slice(&digest[..16]);
     Ok(Checked {
         request,
-        key_id,
+        key_id: crate::signature::key_id(&public),
         signature,
     })
 }

@@ -20,6 +20,8 @@ pub(crate) enum Domain {
     InviteBinding,
     /// The root-signed clinic manifest (`vaiti v1 manifest`).
     Manifest,
+    /// An account's revocation, signed by whoever revoked it (`vaiti v1 revocation`).
+    Revocation,
 }
 
 impl Domain {
@@ -28,6 +30,7 @@ impl Domain {
             Domain::LogRequest => b"vaiti v1 log request",
             Domain::InviteBinding => b"vaiti v1 invite binding",
             Domain::Manifest => b"vaiti v1 manifest",
+            Domain::Revocation => b"vaiti v1 revocation",
         }
     }
 }
@@ -55,6 +58,19 @@ pub(crate) fn verifies(domain: Domain, public: &[u8], signature: &[u8], payload:
     message.push(SUITE_ED25519);
     message.extend_from_slice(payload);
     suite == SUITE_ED25519 && key.verify_strict(&message, &sig).is_ok()
+}
+
+/// The key id of an Ed25519 public key (`docs/formats.md` §1): the first 16 bytes of SHA-256 over
+/// `vaiti v1 key id ed25519` and the key, as `vaiti_crypto` computes it.
+pub(crate) fn key_id(public: &[u8]) -> [u8; 16] {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"vaiti v1 key id ed25519")
+        .chain_update(public)
+        .finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
 }
 
 /// Decodes lowercase or uppercase hex; `None` if it is not hex.

@@ -450,6 +450,7 @@ fn cert(clinic: ClinicId, user: UserId, serial: u64) -> Certificate {
         issuer_key: new_key_id(),
         expires_at: T0 + 86_400,
         revoked_at: None,
+        revocation: None,
     }
 }
 
@@ -896,6 +897,7 @@ pub async fn large_numbers(store: Arc<dyn Store>) {
             user: t,
             serial: huge,
             at: T0,
+            revocation: None,
         };
         conflict(
             apply1(&*store, revoke).await,
@@ -1710,7 +1712,8 @@ pub async fn certificates(store: Arc<dyn Store>) {
     );
 }
 
-/// `RevokeCertificate`: sets `revoked_at` once; idempotent; NotFound for an unknown certificate.
+/// `RevokeCertificate`: sets `revoked_at` and keeps the signed statement, once; idempotent (a
+/// second revocation changes neither); NotFound for an unknown certificate.
 pub async fn certificate_revocation(store: Arc<dyn Store>) {
     let w = world(&*store).await;
     let (c, t) = (w.clinic, w.therapist.id);
@@ -1722,16 +1725,22 @@ pub async fn certificate_revocation(store: Arc<dyn Store>) {
         ])
         .await
         .unwrap();
+    let statement = |text: &str| vaiti_core::Revocation {
+        body: Sealed(text.as_bytes().to_vec()),
+        signature: Sealed(format!("{text} signature").into_bytes()),
+    };
     let revoke = |serial, at| Write::RevokeCertificate {
         clinic: c,
         user: t,
         serial,
         at,
+        revocation: Some(statement(&format!("revoked at {at}"))),
     };
 
     ok(apply1(&*store, revoke(1, T0 + 100)).await, "revoking");
     let revoked = Certificate {
         revoked_at: Some(T0 + 100),
+        revocation: Some(statement(&format!("revoked at {}", T0 + 100))),
         ..c1
     };
     assert_eq!(
@@ -1744,8 +1753,33 @@ pub async fn certificate_revocation(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.certificates(c).await.unwrap(),
-        vec![revoked, c2],
-        "the first revocation time stays"
+        vec![revoked.clone(), c2.clone()],
+        "the first revocation time and statement stay"
+    );
+    // A revocation implied by another signed record carries no statement of its own.
+    ok(
+        apply1(
+            &*store,
+            Write::RevokeCertificate {
+                clinic: c,
+                user: t,
+                serial: 2,
+                at: T0 + 300,
+                revocation: None,
+            },
+        )
+        .await,
+        "revoking without a statement",
+    );
+    assert_eq!(
+        store.certificates(c).await.unwrap(),
+        vec![
+            revoked,
+            Certificate {
+                revoked_at: Some(T0 + 300),
+                ..c2
+            }
+        ]
     );
 
     not_found(
@@ -1757,6 +1791,7 @@ pub async fn certificate_revocation(store: Arc<dyn Store>) {
         user: w.admin.id,
         serial: 1,
         at: T0,
+        revocation: None,
     };
     not_found(
         apply1(&*store, other).await,
@@ -2728,6 +2763,7 @@ pub async fn batches_see_their_own_writes(store: Arc<dyn Store>) {
             user: admin.id,
             serial: 1,
             at: T0 + 1,
+            revocation: None,
         },
         Write::PutKeyWrap(k.clone()),
         Write::PutDirectoryWrap(d.clone()),
@@ -2956,6 +2992,7 @@ pub async fn failed_batches_write_nothing(store: Arc<dyn Store>) {
                 user: t,
                 serial: 1,
                 at: T0,
+                revocation: None,
             },
             Write::PutCertificate(cert(wc, t, 2)),
             bind(&open, w.admin.id, &sealed("binding"), T0),
@@ -3242,6 +3279,7 @@ pub async fn clinic_isolation(store: Arc<dyn Store>) {
             user,
             serial: 1,
             at: T0,
+            revocation: None,
         },
         bind(&north.invite, user, &sealed("binding"), T0),
         Write::SetAccountStatus {

@@ -121,6 +121,9 @@ pub enum Write {
         serial: u64,
         /// When.
         at: i64,
+        /// The signed statement of the revocation, kept with the certificate (none where the
+        /// revocation is implied by another signed record, or for a test fixture).
+        revocation: Option<vaiti_core::Revocation>,
     },
     /// A new invite in state `Open`. Conflict if the id exists.
     CreateInvite(Invite),

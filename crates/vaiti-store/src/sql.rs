@@ -22,7 +22,7 @@ use vaiti_core::{
     Account, AccountKeys, AccountKind, AccountStatus, BranchId, Certificate, Chart, ChartId,
     ChartStateEntry, Clinic, ClinicId, DirectoryWrap, IdError, Invite, InviteId, InviteKind,
     InviteState, KeyId, KeyWrap, LogCheckpoint, LogLeaf, LogNode, ObjectId, Recipient,
-    RecordVersion, Role, Sealed, Session, UserId, WrapScope,
+    RecordVersion, Revocation, Role, Sealed, Session, UserId, WrapScope,
 };
 
 use crate::{PendingLogin, Result, StoreError, Write};
@@ -58,6 +58,7 @@ arg_from!(Bytes:
     &[u8; 16] => |v| Some(v.to_vec()),
     Sealed => |v| Some(v.0),
     Option<Sealed> => |v| v.map(|s| s.0),
+    Option<Vec<u8>> => |v| v,
     ClinicId => |v| Some(v.as_bytes().to_vec()),
     UserId => |v| Some(v.as_bytes().to_vec()),
     ChartId => |v| Some(v.as_bytes().to_vec()),
@@ -494,7 +495,8 @@ macro_rules! pending_login_columns {
 }
 macro_rules! certificate_columns {
     () => {
-        "clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at"
+        "clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at, \
+         revocation, revocation_signature"
     };
 }
 macro_rules! invite_columns {
@@ -779,8 +781,9 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
             insert(
                 c,
                 "INSERT INTO certificates \
-                 (clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 (clinic_id, user_id, serial, body, signature, issuer_key, expires_at, revoked_at, \
+                  revocation, revocation_signature) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 args![
                     cert.clinic,
                     cert.user,
@@ -789,7 +792,9 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
                     cert.signature,
                     cert.issuer_key,
                     cert.expires_at,
-                    cert.revoked_at
+                    cert.revoked_at,
+                    cert.revocation.as_ref().map(|r| r.body.clone()),
+                    cert.revocation.map(|r| r.signature)
                 ],
                 NEXT_SERIAL,
             )
@@ -800,14 +805,21 @@ async fn apply_one<C: Exec>(c: &mut C, write: Write) -> Result<()> {
             user,
             serial,
             at,
+            revocation,
         } => {
             let serial = to_i64(serial)?;
-            // COALESCE keeps the first revocation time: revoking again changes nothing.
+            let (body, signature) =
+                revocation.map_or((None, None), |r| (Some(r.body.0), Some(r.signature.0)));
+            // The first revocation stays, with its statement: revoking again changes nothing.
             let changed = c
                 .execute(
-                    "UPDATE certificates SET revoked_at = COALESCE(revoked_at, $4) \
+                    "UPDATE certificates SET \
+                     revocation = CASE WHEN revoked_at IS NULL THEN $5 ELSE revocation END, \
+                     revocation_signature = \
+                       CASE WHEN revoked_at IS NULL THEN $6 ELSE revocation_signature END, \
+                     revoked_at = COALESCE(revoked_at, $4) \
                      WHERE clinic_id = $1 AND user_id = $2 AND serial = $3",
-                    args![clinic, user, serial, at],
+                    args![clinic, user, serial, at, body, signature],
                 )
                 .await?;
             if changed == 1 {
@@ -2139,6 +2151,14 @@ fn certificate_row<R: Row>(r: &R) -> Result<Certificate> {
         issuer_key: id(r, "issuer_key", KeyId::from_slice)?,
         expires_at: int(r, "expires_at")?,
         revoked_at: r.int("revoked_at")?,
+        revocation: match (r.bytes("revocation")?, r.bytes("revocation_signature")?) {
+            (Some(body), Some(signature)) => Some(Revocation {
+                body: Sealed(body),
+                signature: Sealed(signature),
+            }),
+            (None, None) => None,
+            _ => return Err(malformed("revocation")),
+        },
     })
 }
 

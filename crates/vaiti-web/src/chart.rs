@@ -6,7 +6,9 @@
 
 use leptos::prelude::*;
 use vaiti_client::access_log::{AccessEntry, chart_log, default_purpose};
-use vaiti_client::chart::{Note, OpenedChart, amend_note, care_team_add, open_chart};
+use vaiti_client::chart::{
+    Note, OpenedChart, WaitingMember, amend_note, care_team_add, open_chart, share_history,
+};
 use vaiti_client::draft::Draft;
 use vaiti_core::{ChartId, ObjectId};
 use vaiti_crypto::Tier;
@@ -119,7 +121,12 @@ fn ChartBody(opened: OpenedChart, reload: Callback<()>) -> impl IntoView {
                     {row(Key::Branch, Some(opened.record.branch.clone()))}
                 </dl>
             </section>
-            <CareTeam chart=chart members=opened.record.care_team.clone() reload=reload/>
+            <CareTeam
+                chart=chart
+                members=opened.record.care_team.clone()
+                waiting=opened.waiting.clone()
+                reload=reload
+            />
             // Only a therapist of the care team may invite the patient (their device hands the
             // patient the shared keys), and whoever has the chart open is one.
             <section class="card" aria-labelledby="portal-title">
@@ -140,10 +147,46 @@ fn ChartBody(opened: OpenedChart, reload: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn CareTeam(chart: ChartId, members: Vec<String>, reload: Callback<()>) -> impl IntoView {
+fn CareTeam(
+    chart: ChartId,
+    members: Vec<String>,
+    waiting: Vec<WaitingMember>,
+    reload: Callback<()>,
+) -> impl IntoView {
     let ctx = use_ctx();
     let email = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // A member added by front desk or an admin (or re-added) reads the earlier notes only once
+    // a clinician of the team confirms: who added them and when is shown with the button.
+    let share = move |login: String| {
+        let Some(user) = ctx.signed_in() else { return };
+        leptos::task::spawn_local(async move {
+            match with_session(user, None, async |s| share_history(s, chart, &login).await).await {
+                Ok(_) => reload.run(()),
+                Err(e) => error.set(Some(ctx.error_text(&e))),
+            }
+        });
+    };
+    let waiting = waiting
+        .into_iter()
+        .map(|w| {
+            let login = w.login.clone();
+            let at = w.added_at;
+            view! {
+                <li class="waiting">
+                    <p>
+                        {move || {
+                            let when = fmt_time(at, ctx.lang.get());
+                            ctx.tf(Key::WaitsForHistory, &[&w.member, &w.added_by, &when])
+                        }}
+                    </p>
+                    <button type="button" on:click=move |_| share(login.clone())>
+                        {move || ctx.t(Key::ShareHistory)}
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(user) = ctx.signed_in() else { return };
@@ -170,6 +213,7 @@ fn CareTeam(chart: ChartId, members: Vec<String>, reload: Callback<()>) -> impl 
         <section class="card" aria-labelledby="team-title">
             <h2 id="team-title">{move || ctx.t(Key::CareTeam)}</h2>
             <ul>{members.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
+            <ul class="waiting-list">{waiting}</ul>
             <form class="inline" on:submit=add>
                 <label for="team-add">{move || ctx.t(Key::Email)}</label>
                 <input id="team-add" type="email" autocomplete="off" bind:value=email/>

@@ -179,6 +179,8 @@ strings! {
     Notes { fi: "Muistiinpanot", en: "Notes" }
     NoNotes { fi: "Ei muistiinpanoja vielä.", en: "No notes yet." }
     CareTeam { fi: "Hoitotiimi", en: "Care team" }
+    WaitsForHistory { fi: "{0} lisättiin tiimiin ({1}, {2}) eikä näe vielä aiempia merkintöjä.", en: "{0} was added to the team ({1}, {2}) and cannot read the earlier notes yet." }
+    ShareHistory { fi: "Anna aiemmat merkinnät", en: "Share the earlier notes" }
     AccessLog { fi: "Lokitiedot: kuka on avannut kertomuksen", en: "Access log: who opened this chart" }
     NewNote { fi: "Uusi muistiinpano", en: "New note" }
     Template { fi: "Pohja", en: "Template" }

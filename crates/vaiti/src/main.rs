@@ -146,6 +146,11 @@ enum CareTeamCommand {
     Add(records::CareTeamArgs),
     /// Remove a clinician (new notes use new keys they never get).
     Remove(records::CareTeamArgs),
+    /// List members added by front desk or an admin (or re-added) who wait for the chart's
+    /// earlier notes, with who added them and when.
+    Waiting(records::ChartArg),
+    /// Confirm that a member may read the chart's earlier notes: share the older keys with them.
+    Share(records::CareTeamArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +237,10 @@ fn main() -> std::process::ExitCode {
         Command::Patient(PatientCommand::Invite(a)) => records::patient_invite(&cli.common, a),
         Command::CareTeam(CareTeamCommand::Add(a)) => records::care_team(&cli.common, a, true),
         Command::CareTeam(CareTeamCommand::Remove(a)) => records::care_team(&cli.common, a, false),
+        Command::CareTeam(CareTeamCommand::Waiting(a)) => {
+            records::care_team_waiting(&cli.common, a)
+        }
+        Command::CareTeam(CareTeamCommand::Share(a)) => records::care_team_share(&cli.common, a),
         Command::Note(NoteCommand::Add(a)) => records::note_add(&cli.common, a),
         Command::Note(NoteCommand::List(a)) => records::note_list(&cli.common, a),
         Command::BenchOpenChart(a) => records::bench_open_chart(&cli.common, a),

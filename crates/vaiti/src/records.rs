@@ -74,11 +74,18 @@ pub(crate) async fn open<'a>(
     let s = Session::open_with(api, me, now(), seen).await?;
     let joins = invite::complete_invites_reporting(&s).await?;
     for refused in &joins.refused {
-        eprintln!(
-            "vaiti: warning: the sign-up with invite {} was refused ({}); nothing was certified. \
-             Revoke it with `vaiti invite revoke {} --account` and invite again.",
-            refused.invite, refused.reason, refused.invite
-        );
+        if refused.revoke {
+            eprintln!(
+                "vaiti: warning: the sign-up with invite {} was refused ({}); nothing was certified. \
+                 Revoke it with `vaiti invite revoke {} --account` and invite again.",
+                refused.invite, refused.reason, refused.invite
+            );
+        } else {
+            eprintln!(
+                "vaiti: note: the sign-up with invite {} waits: {}",
+                refused.invite, refused.reason
+            );
+        }
     }
     let joined = joins.completed;
     // Certificates this user issues are renewed a month before they expire. A failure (another
@@ -553,6 +560,56 @@ pub(crate) struct CareTeamArgs {
     /// The clinician's email.
     #[arg(long)]
     member: String,
+}
+
+pub(crate) fn care_team_waiting(common: &Common, args: ChartArg) -> anyhow::Result<()> {
+    let (rt, api, me) = unlock(common)?;
+    let waiting = rt.block_on(async {
+        let (s, joined) = open(common, &api, &me).await?;
+        report_joins(common, &joined);
+        anyhow::Ok(chart::waiting_for_history(&s, args.chart).await?)
+    })?;
+    if common.json {
+        print_json(&serde_json::json!({ "chart": args.chart, "waiting": waiting }));
+    } else if waiting.is_empty() {
+        println!("Nobody in the care team waits for this chart's earlier notes.");
+    } else {
+        for w in &waiting {
+            println!(
+                "{} — added by {} at {}; waits for the notes of {} earlier key epoch(s). \
+                 Share them: vaiti care-team share {} --member EMAIL",
+                w.member,
+                w.added_by,
+                crate::access::format_time(w.added_at),
+                w.epochs.len(),
+                args.chart
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn care_team_share(common: &Common, args: CareTeamArgs) -> anyhow::Result<()> {
+    let (rt, api, me) = unlock(common)?;
+    let epochs = rt.block_on(async {
+        let (s, joined) = open(common, &api, &me).await?;
+        report_joins(common, &joined);
+        anyhow::Ok(chart::share_history(&s, args.chart, &args.member).await?)
+    })?;
+    if common.json {
+        print_json(&serde_json::json!({
+            "chart": args.chart, "member": args.member, "epochs": epochs,
+        }));
+    } else if epochs.is_empty() {
+        println!("{} waits for nothing you could share.", args.member);
+    } else {
+        println!(
+            "{} may now read this chart's earlier notes ({} key epoch(s) shared).",
+            args.member,
+            epochs.len()
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn care_team(common: &Common, args: CareTeamArgs, add: bool) -> anyhow::Result<()> {

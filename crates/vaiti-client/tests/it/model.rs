@@ -180,6 +180,22 @@ struct ChartModel {
     keys_made: BTreeSet<u32>,
     /// Which epochs' case keys each actor holds (a patient: the shared tier's).
     holds: HashMap<usize, BTreeSet<u32>>,
+    /// Everyone who was ever in the care team.
+    ever_in: BTreeSet<usize>,
+    /// How each member of the team joined it last (`custody::history_sharing`'s facts).
+    joined: HashMap<usize, Joined>,
+}
+
+/// How a member joined the care team.
+#[derive(Clone, Copy, Debug)]
+struct Joined {
+    /// The epoch of the state that added them.
+    epoch: u32,
+    /// In the first state, or added by a clinician of the team and never in it before: every
+    /// epoch reaches them unasked.
+    trusted: bool,
+    /// The state that added them started its epoch (a clinician re-adding them).
+    started: bool,
 }
 
 #[derive(Debug)]
@@ -369,10 +385,25 @@ impl Model {
 
     // --- How case keys travel. --------------------------------------------------------------
 
-    /// A clinician of the care team opened the chart (every read or write does): if nobody has
+    /// How member `m` of chart `c`'s team comes by the keys of `epoch` (the model's
+    /// `custody::history_sharing`): unasked if they joined trusted (in the first state, or added
+    /// by a clinician of the team and never in it before) or the epoch began with or after their
+    /// joining; otherwise only after a clinician confirms (which the model's operations never
+    /// do, so they never get it).
+    fn shared_unasked(&self, m: usize, c: usize, epoch: u32) -> bool {
+        self.in_team(m, c)
+            && self.charts[c]
+                .joined
+                .get(&m)
+                .is_some_and(|j| j.trusted || epoch > j.epoch || (epoch == j.epoch && j.started))
+    }
+
+    /// Clinician `a` of chart `c`'s care team opens it (before reading or writing). If nobody
     /// made the current epoch's keys, they make them for every certified member of the team and
-    /// the certified patient; if they hold them, they share every epoch they hold with members
-    /// lacking the current epoch's (the server names those as keyless).
+    /// the certified patient. If a certified member lacking the current epoch's keys may not
+    /// have them unasked (added by front desk or an admin), they start a new epoch for everyone.
+    /// Otherwise, holding the current keys, they share with each member lacking them (the
+    /// server names those as keyless) the epochs that member may have unasked.
     fn opened_by_clinician(&mut self, a: usize, c: usize) {
         if !self.may_act_as_clinician(a, c) {
             return;
@@ -384,14 +415,36 @@ impl Model {
                 self.charts[c].holds.entry(m).or_default().insert(epoch);
             }
         }
+        let keyless: Vec<usize> = self.charts[c]
+            .team
+            .iter()
+            .copied()
+            .filter(|&m| self.may_join_team(m) && !self.holds(m, c).contains(&epoch))
+            .collect();
+        if keyless.iter().any(|&m| !self.shared_unasked(m, c, epoch)) {
+            self.new_epoch(c);
+            return;
+        }
         let mine = self.holds(a, c);
         if mine.contains(&epoch) {
-            let team = self.charts[c].team.clone();
-            for m in team {
-                if m != a && self.may_join_team(m) && !self.holds(m, c).contains(&epoch) {
-                    self.charts[c].holds.entry(m).or_default().extend(&mine);
-                }
+            for m in keyless.into_iter().filter(|&m| m != a) {
+                let unasked: Vec<u32> = mine
+                    .iter()
+                    .copied()
+                    .filter(|&e| self.shared_unasked(m, c, e))
+                    .collect();
+                self.charts[c].holds.entry(m).or_default().extend(unasked);
             }
+        }
+    }
+
+    /// Chart `c` begins its next key epoch: fresh keys for its certified members and patient.
+    fn new_epoch(&mut self, c: usize) {
+        self.charts[c].epoch += 1;
+        let epoch = self.charts[c].epoch;
+        self.charts[c].keys_made.insert(epoch);
+        for r in self.key_recipients(c) {
+            self.charts[c].holds.entry(r).or_default().insert(epoch);
         }
     }
 
@@ -624,9 +677,16 @@ impl Model {
                     .await
                     .map_err(|e| format!("{} adding a patient: {e}", self.actors[a].login))?;
                 drop(s);
+                let first = Joined {
+                    epoch: 1,
+                    trusted: true,
+                    started: true,
+                };
                 self.charts.push(ChartModel {
                     id,
                     branch,
+                    ever_in: team.iter().copied().collect(),
+                    joined: team.iter().map(|&m| (m, first)).collect(),
                     team,
                     epoch: 1,
                     patient: None,
@@ -1065,31 +1125,50 @@ impl Model {
         self.charts[c].holds.insert(p, mine);
     }
 
-    /// `a` added therapist `t` to chart `c`'s care team: a clinician of the team hands over
-    /// every case key they hold; front desk or an admin hands over none (a clinician shares
-    /// them on opening the chart).
+    /// `a` added therapist `t` to chart `c`'s care team. A clinician of the team hands over
+    /// every case key they hold to someone new to the team; someone who was in it before comes
+    /// back to a new epoch, and the older keys wait for a confirmation. Front desk or an admin
+    /// hands over none (the next clinician to open the chart starts a new epoch).
     fn apply_care_team_add(&mut self, a: usize, t: usize, c: usize) {
         let clinician = self.may_act_as_clinician(a, c);
         if clinician {
             self.opened_by_clinician(a, c);
         }
+        let returning = self.charts[c].ever_in.contains(&t);
         self.charts[c].team.push(t);
-        if clinician {
+        self.charts[c].ever_in.insert(t);
+        let epoch = self.charts[c].epoch;
+        let joined = if clinician && returning {
+            self.new_epoch(c);
+            Joined {
+                epoch: epoch + 1,
+                trusted: false,
+                started: true,
+            }
+        } else if clinician {
             let mine = self.holds(a, c);
             self.charts[c].holds.entry(t).or_default().extend(mine);
-        }
+            Joined {
+                epoch,
+                trusted: true,
+                started: false,
+            }
+        } else {
+            Joined {
+                epoch,
+                trusted: false,
+                started: false,
+            }
+        };
+        self.charts[c].joined.insert(t, joined);
     }
 
     /// Member `m` is removed from chart `c`'s care team: a new epoch, whose keys go to the
     /// remaining certified members and the certified patient.
     fn apply_care_team_remove(&mut self, m: usize, c: usize) {
         self.charts[c].team.retain(|&x| x != m);
-        self.charts[c].epoch += 1;
-        let epoch = self.charts[c].epoch;
-        self.charts[c].keys_made.insert(epoch);
-        for r in self.key_recipients(c) {
-            self.charts[c].holds.entry(r).or_default().insert(epoch);
-        }
+        self.charts[c].joined.remove(&m);
+        self.new_epoch(c);
     }
 
     /// Account `t` is revoked: it cannot log in, and its device's session ends.

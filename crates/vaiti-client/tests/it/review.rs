@@ -44,6 +44,10 @@ support::on_both_backends!(
     an_account_not_yet_certified_holds_no_role,
     front_desk_cannot_create_a_chart_with_case_keys_of_its_own,
     a_malformed_or_unsigned_manifest_is_refused,
+    a_revocation_is_signed_and_a_hidden_one_is_caught,
+    a_forged_revocation_is_refused_by_server_and_clients,
+    an_invited_admin_holds_the_root_key_and_certifies_staff,
+    a_member_added_from_outside_the_team_gets_the_history_only_when_confirmed,
     every_role_meets_exactly_the_policy_on_every_route,
 );
 
@@ -743,4 +747,386 @@ async fn every_role_meets_exactly_the_policy_on_every_route(c: Clinic) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(checked > 300, "only {checked} checks");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 4: revocation is a signed statement clients verify and remember.
+// ---------------------------------------------------------------------------------------------
+
+/// The admin's invite of `email`, as the admin's client lists it.
+async fn staff_invite_of(admin: &User, email: &str) -> vaiti_core::InviteId {
+    let s = admin.session().await.unwrap();
+    vaiti_client::invite::list_invites(&s)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.email.as_deref() == Some(email))
+        .unwrap()
+        .invite
+}
+
+/// What an attacker with the database does to undo a revocation: the certificate live again,
+/// the statement gone, the account active.
+async fn hide_revocation(db: &support::Db, user: &User) {
+    let id = user.id().as_bytes().to_vec();
+    db.query(
+        "UPDATE certificates SET revoked_at = NULL, revocation = NULL, \
+         revocation_signature = NULL WHERE user_id = $1",
+    )
+    .bind(id.clone())
+    .execute()
+    .await;
+    db.query("UPDATE accounts SET status = 'active' WHERE user_id = $1")
+        .bind(id)
+        .execute()
+        .await;
+}
+
+/// The admin revokes t3. Every client verifies the signed revocation (who, when) and no longer
+/// counts t3 as a member. Then the server hides it — the certificate live again, the statement
+/// gone — to get keys wrapped to t3 and t3's certificate renewed: a device that saw the
+/// revocation refuses the directory (and so wraps and renews nothing), while the log leaf still
+/// carries the revoker's signature.
+async fn a_revocation_is_signed_and_a_hidden_one_is_caught(c: Clinic) {
+    let invite = staff_invite_of(&c.admin, T3).await;
+    {
+        let s = c.admin.session().await.unwrap();
+        vaiti_client::invite::revoke_invite(&s, invite, true)
+            .await
+            .unwrap();
+    }
+    let admin_seen = {
+        let s = c.admin.session().await.unwrap();
+        let t3 = s.known.get(&c.t3.id()).unwrap();
+        let revoked = t3.revoked.expect("the revocation is signed and verified");
+        assert_eq!(revoked.by, c.admin.id(), "the admin signed it");
+        assert!(t3.valid_until <= revoked.at);
+        assert!(!s.members.contains_key(&c.t3.id()), "t3 is no member now");
+        assert!(s.seen().unwrap().revoked.contains_key(&c.t3.id()));
+        s.seen().unwrap()
+    };
+    let t1_seen = c.t1.session().await.unwrap().seen().unwrap();
+
+    // The log's newest leaf is the revocation, carrying the admin's signature over the statement.
+    let leaf: Vec<u8> =
+        c.db.query("SELECT leaf FROM log_leaves WHERE clinic_id = $1 ORDER BY idx DESC LIMIT 1")
+            .bind(c.admin.me.account.clinic.as_bytes().to_vec())
+            .fetch_scalar()
+            .await;
+    let signature: Vec<u8> =
+        c.db.query("SELECT revocation_signature FROM certificates WHERE user_id = $1")
+            .bind(c.t3.id().as_bytes().to_vec())
+            .fetch_scalar()
+            .await;
+    assert!(
+        leaf.windows(signature.len())
+            .any(|w| w == signature.as_slice()),
+        "the leaf holds the revoker's signature"
+    );
+
+    hide_revocation(&c.db, &c.t3).await;
+    // A device that never saw the revocation cannot tell (the log leaf stays as evidence) ...
+    let fresh = c.admin.session().await.unwrap();
+    assert!(fresh.members.contains_key(&c.t3.id()));
+    drop(fresh);
+    // ... but every device that saw it refuses the directory: nothing is wrapped to t3 and no
+    // certificate of t3's renewed.
+    for (user, seen) in [(&c.admin, admin_seen), (&c.t1, t1_seen)] {
+        let opened =
+            vaiti_client::session::Session::open_with(&user.api, &user.me, now(), seen).await;
+        match opened {
+            Err(ClientError::Protocol(m)) => assert!(m.contains("hides a revocation"), "{m}"),
+            other => panic!("a hidden revocation went unnoticed: {other:?}"),
+        }
+    }
+}
+
+/// A revocation the server stores must be the caller's own signed statement of the invite's
+/// account; the server refuses anything else, and clients refuse a revocation in the directory
+/// signed by someone who may not revoke that account (front desk revoking a therapist) or
+/// naming another account.
+async fn a_forged_revocation_is_refused_by_server_and_clients(c: Clinic) {
+    let clinic = c.admin.me.account.clinic;
+    let statement = |user: vaiti_core::UserId, by: &User, at: i64| {
+        let body = serde_json::to_vec(&vaiti_core::signed::RevocationV1 {
+            v: 1,
+            clinic,
+            user,
+            revoked_by: by.id(),
+            revoked_at: at,
+        })
+        .unwrap();
+        let signature = by.me.signing_key.sign(SignatureDomain::Revocation, &body);
+        vaiti_core::Revocation {
+            body: vaiti_core::Sealed(body),
+            signature: vaiti_core::Sealed(signature.to_bytes().to_vec()),
+        }
+    };
+    let invite = staff_invite_of(&c.admin, T3).await;
+    let revoke = |revocation: Option<vaiti_core::Revocation>| {
+        let api = &c.admin.api;
+        let path = c.admin.path(&format!("/invites/{invite}/revoke"));
+        async move {
+            api.post_no_content(
+                &path,
+                &vaiti_core::api::RevokeInvite {
+                    revoke_account: true,
+                    revocation,
+                },
+            )
+            .await
+        }
+    };
+    let bad = |r: Result<(), ClientError>| assert_eq!(api_error(r), (400, "bad_request".into()));
+    bad(revoke(None).await);
+    bad(revoke(Some(statement(c.t1.id(), &c.admin, now()))).await);
+    bad(revoke(Some(statement(c.t3.id(), &c.fd, now()))).await);
+    bad(revoke(Some(statement(c.t3.id(), &c.admin, now() - 3600))).await);
+    let mut unsigned = statement(c.t3.id(), &c.admin, now());
+    unsigned.signature.0[10] ^= 1;
+    bad(revoke(Some(unsigned)).await);
+    assert!(
+        c.t3.session_works().await,
+        "nothing was revoked by the refused requests"
+    );
+
+    // The server plants a revocation of t1 "by" front desk: every client refuses the directory.
+    let plant = |r: vaiti_core::Revocation, user: &User| {
+        let (body, signature, id) = (r.body.0, r.signature.0, user.id().as_bytes().to_vec());
+        let db = &c.db;
+        async move {
+            db.query(
+                "UPDATE certificates SET revoked_at = $1, revocation = $2, \
+                 revocation_signature = $3 WHERE user_id = $4",
+            )
+            .bind(now())
+            .bind(body)
+            .bind(signature)
+            .bind(id)
+            .execute()
+            .await
+        }
+    };
+    plant(statement(c.t1.id(), &c.fd, now()), &c.t1).await;
+    for user in [&c.admin, &c.t3, &c.fd] {
+        match user.session().await {
+            Err(ClientError::Protocol(m)) => assert!(m.contains("revocation"), "{m}"),
+            other => panic!("a front-desk revocation of a therapist was accepted: {other:?}"),
+        }
+    }
+    // An admin's statement about t2 shown as t1's: refused too.
+    plant(statement(c.t2.id(), &c.admin, now()), &c.t1).await;
+    assert!(matches!(
+        c.t3.session().await,
+        Err(ClientError::Protocol(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Found while fixing finding 4: an invited admin never received the root key.
+// ---------------------------------------------------------------------------------------------
+
+/// The clinic's creator certifies the invited admin (the newcomer); the newcomer then invites a
+/// therapist, who signs up, and the newcomer's own sync completes the join — which needs the
+/// root key. Before, only the creator held it: the newcomer's every command failed once their
+/// invitee signed up. Front desk, whose join carries no root key, gets none; and the server
+/// refuses a root-key wrap in a join that is not an admin's.
+async fn an_invited_admin_holds_the_root_key_and_certifies_staff(c: Clinic) {
+    {
+        let s = c.admin.session().await.unwrap();
+        assert_eq!(complete_invites(&s).await.unwrap().len(), 1);
+    }
+    async fn holds_root(user: &User) -> bool {
+        let wraps: vaiti_core::api::MyWraps = user.api.get(&user.path("/wraps")).await.unwrap();
+        wraps
+            .wraps
+            .iter()
+            .any(|w| w.scope == vaiti_core::WrapScope::Root)
+    }
+    assert!(
+        holds_root(&c.newcomer).await,
+        "the invited admin holds the root key"
+    );
+    assert!(!holds_root(&c.fd).await, "front desk does not");
+    assert!(!holds_root(&c.t1).await, "nor a therapist");
+
+    const INVITED: &str = "t5@terapia.example";
+    let code = {
+        let s = c.newcomer.session().await.unwrap();
+        invite_staff(
+            &s,
+            INVITED,
+            &[Role::Therapist],
+            &[HELSINKI.to_string()],
+            DEFAULT_INVITE_S,
+        )
+        .await
+        .unwrap()
+        .code
+    };
+    let account = support::sign_up(&c.url, &code, Some(INVITED)).await;
+    let (key, invitee) = (
+        account.secret_key,
+        vaiti_core::UserId::from_bytes(account.user.to_bytes()),
+    );
+    // A root-key wrap slipped into a therapist's join is refused, and nothing is certified.
+    let root_wrap: vaiti_core::api::MyWraps = c
+        .newcomer
+        .api
+        .get(&c.newcomer.path("/wraps"))
+        .await
+        .unwrap();
+    let root_wrap = root_wrap
+        .wraps
+        .into_iter()
+        .find(|w| w.scope == vaiti_core::WrapScope::Root)
+        .unwrap();
+    let planted = serde_json::to_value(vaiti_core::api::NewWrap {
+        scope: vaiti_core::WrapScope::Root,
+        recipient: vaiti_core::Recipient::User { user: invitee },
+        recipient_key: root_wrap.recipient_key,
+        wrap: root_wrap.wrap,
+        signature: root_wrap.signature,
+    })
+    .unwrap();
+    *c.hook.0.lock().unwrap() = Some(Arc::new(move |path: &str, mut body: Value| {
+        if path.ends_with("/complete") {
+            body["wraps"].as_array_mut().unwrap().push(planted.clone());
+        }
+        body
+    }));
+    {
+        let s = c.newcomer.session().await.unwrap();
+        let refused = vaiti_client::invite::complete_invites_reporting(&s).await;
+        assert_eq!(api_error(refused), (400, "bad_request".into()));
+    }
+    *c.hook.0.lock().unwrap() = None;
+    {
+        let s = c.newcomer.session().await.unwrap();
+        let joins = vaiti_client::invite::complete_invites_reporting(&s)
+            .await
+            .unwrap();
+        assert_eq!(joins.completed.len(), 1, "refused: {:?}", joins.refused);
+    }
+    let t5 = User::log_in(&c.url, c.admin.me.clinic, INVITED, key).await;
+    let s = t5.session().await.unwrap();
+    assert!(s.myself().is_ok(), "the therapist is certified");
+    drop(s);
+    // The invited admin can also do the root's other work: a branch.
+    vaiti_client::admin::create_branch(&c.newcomer.api, &c.newcomer.me, "Turku", now())
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 5: no silent release of older epochs.
+// ---------------------------------------------------------------------------------------------
+
+/// The case-key epochs of `chart` that `user` holds a wrap of.
+async fn epochs_held(user: &User, chart: ChartId) -> std::collections::BTreeSet<u32> {
+    let s = user.session().await.unwrap();
+    s.my_wraps(Some(chart))
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|w| match w.scope {
+            vaiti_core::WrapScope::Case { epoch, .. } => Some(epoch),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Front desk adds t3 to chart A, and re-adds t2, whom t1 removed. When t1 next opens the chart
+/// their client starts a new key epoch instead of handing over the old ones: t3 and t2 get the
+/// new epoch's keys, never the epoch made to exclude t2, and none of the earlier notes until t1
+/// confirms — shown who added them and when — with `share_history`.
+async fn a_member_added_from_outside_the_team_gets_the_history_only_when_confirmed(c: Clinic) {
+    use vaiti_client::chart::{care_team_add, list_notes, share_history, waiting_for_history};
+    let before = epochs_held(&c.t1, c.chart_a).await;
+    let t2_before = epochs_held(&c.t2, c.chart_a).await;
+    let current = *before.iter().max().unwrap();
+    assert!(
+        !t2_before.contains(&current),
+        "t2 was removed: the current epoch excludes them"
+    );
+    // A note written after t2's removal, under the epoch that excludes them.
+    let after_removal = {
+        let s = c.t1.session().await.unwrap();
+        add_note(&s, c.chart_a, Tier::Team, "Istunto 2", "Ei t2:lle.")
+            .await
+            .unwrap()
+    };
+    {
+        let s = c.fd.session().await.unwrap();
+        care_team_add(&s, c.chart_a, T3).await.unwrap();
+        care_team_add(&s, c.chart_a, T2).await.unwrap();
+    }
+    // t1 opens the chart: a new epoch begins, for the whole team.
+    let waiting = {
+        let s = c.t1.session().await.unwrap();
+        assert_eq!(list_notes(&s, c.chart_a).await.unwrap().len(), 2);
+        waiting_for_history(&s, c.chart_a).await.unwrap()
+    };
+    let next = current + 1;
+    assert_eq!(
+        epochs_held(&c.t1, c.chart_a).await.iter().max(),
+        Some(&next)
+    );
+    assert_eq!(
+        epochs_held(&c.t3, c.chart_a).await,
+        [next].into(),
+        "t3 got only the epoch that began after front desk added them"
+    );
+    let t2_now = epochs_held(&c.t2, c.chart_a).await;
+    assert!(
+        !t2_now.contains(&current),
+        "the epoch made to exclude t2 stays out of their reach: {t2_now:?}"
+    );
+    assert!(t2_now.contains(&next));
+    let mut names: Vec<(String, String)> = waiting
+        .iter()
+        .map(|w| (w.member.clone(), w.added_by.clone()))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{waiting:?}");
+    assert!(names.iter().all(|(_, by)| by.contains(FD)), "{names:?}");
+    assert!(
+        names[0].0.contains(T2) && names[1].0.contains(T3),
+        "{names:?}"
+    );
+
+    // Until confirmed, the earlier note does not open for them.
+    for user in [&c.t3, &c.t2] {
+        let s = user.session().await.unwrap();
+        assert!(matches!(
+            list_notes(&s, c.chart_a).await,
+            Err(ClientError::Usage(_))
+        ));
+    }
+    // t1 confirms for t3 only.
+    {
+        let s = c.t1.session().await.unwrap();
+        let shared = share_history(&s, c.chart_a, T3).await.unwrap();
+        assert!(shared.contains(&current));
+        let left = waiting_for_history(&s, c.chart_a).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert!(left[0].member.contains(T2));
+    }
+    let s = c.t3.session().await.unwrap();
+    let notes: Vec<ObjectId> = list_notes(&s, c.chart_a)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert!(
+        notes.contains(&c.note_a) && notes.contains(&after_removal),
+        "t3 reads the history once confirmed"
+    );
+    drop(s);
+    let s = c.t2.session().await.unwrap();
+    assert!(
+        list_notes(&s, c.chart_a).await.is_err(),
+        "t2 still cannot open the note written to exclude them"
+    );
 }

@@ -337,7 +337,8 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
     assert_eq!(versions[1]["author"], "t1@terapia.example");
 
     // Front desk registers a patient without a care team and assigns clinicians later: t1 first
-    // (who makes the case keys on writing), then t3, who gets the keys once t1 opens the chart.
+    // (who makes the case keys on writing), then t3. When t1 next opens the chart a new key
+    // epoch begins that t3 holds; the earlier note reaches t3 only once t1 confirms.
     let second = s(&fd.ok(&[
         "patient",
         "add",
@@ -364,11 +365,35 @@ fn clinic_flow(server_args: &[&str], dir: &std::path::Path) {
         "t3@terapia.example",
     ]);
     let err = failure(&t3.run(&["note", "show", &first_note], ""));
-    assert!(err.contains("shares the keys"), "{err}");
+    assert!(err.contains("shares"), "{err}");
     assert_eq!(
         t1.ok(&["note", "list", &second]).as_array().unwrap().len(),
         1
     );
+    failure(&t3.run(&["note", "show", &first_note], ""));
+    let waiting = t1.ok(&["care-team", "waiting", &second]);
+    let waiting = waiting["waiting"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert!(
+        waiting[0]["member"]
+            .as_str()
+            .unwrap()
+            .contains("t3@terapia.example")
+    );
+    assert!(
+        waiting[0]["added_by"]
+            .as_str()
+            .unwrap()
+            .contains("fd@terapia.example")
+    );
+    let shared = t1.ok(&[
+        "care-team",
+        "share",
+        &second,
+        "--member",
+        "t3@terapia.example",
+    ]);
+    assert_eq!(shared["epochs"], serde_json::json!([1]));
     assert_eq!(t3.ok(&["note", "show", &first_note])["text"], "Intake.\n");
     // Front desk can add, never remove.
     let err = failure(&fd.run(
