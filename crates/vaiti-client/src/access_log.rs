@@ -13,12 +13,9 @@ use vaiti_core::api::{
 use vaiti_core::signed::ReleaseRequestV1;
 use vaiti_core::{AccessPurpose, ChartId, Role, Sealed, UserId};
 use vaiti_crypto::SignatureDomain;
-use vaiti_log::{
-    Action, ChartLink, ConsistencyProof, InclusionProof, Leaf, LogKey, Purpose, SignedCheckpoint,
-};
+use vaiti_log::{Action, ChartLink, InclusionProof, Leaf, LogKey, Purpose, SignedCheckpoint};
 
 use crate::ClientError;
-use crate::seen::Seen;
 use crate::session::Session;
 
 fn bad(what: &str) -> ClientError {
@@ -112,42 +109,6 @@ fn log_key(s: &Session<'_>) -> Result<LogKey, ClientError> {
     LogKey::from_vkey(vkey).map_err(|_| bad("the manifest's log key is malformed"))
 }
 
-/// Checks a checkpoint against the device's last accepted one (never smaller, never a different
-/// tree of the same size, consistent by `proof`) and remembers it. Every checkpoint a device
-/// takes in passes here: on opening a session and with each release's evidence.
-pub(crate) fn accept_checkpoint(
-    seen: &mut Seen,
-    size: u64,
-    root: [u8; 32],
-    proof: &[u8],
-) -> Result<(), ClientError> {
-    if let Some((old_size, old_root)) = seen.log.clone() {
-        let old_root: [u8; 32] = hex::decode(&old_root)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| bad("the local cache is damaged"))?;
-        if size < old_size {
-            return Err(bad(
-                "the server shows an older, shorter log than this device has seen (a rollback)",
-            ));
-        }
-        if size == old_size && root != old_root {
-            return Err(bad(
-                "the server shows a different log than this device has seen (a fork)",
-            ));
-        }
-        if size > old_size && old_size > 0 {
-            ConsistencyProof::from_bytes(old_size, size, proof)
-                .and_then(|p| p.verify(&old_root, &root))
-                .map_err(|_| {
-                    bad("the new checkpoint does not extend the one this device saw (a fork)")
-                })?;
-        }
-    }
-    seen.log = Some((size, hex::encode(root)));
-    Ok(())
-}
-
 /// Verifies the evidence that comes with an answer to `signed`: the leaf is our request's
 /// (our signature, our key, the chart, the purpose, an allowed action, the expected detail hash),
 /// it is included in a checkpoint signed by the clinic's log key, and that checkpoint extends the
@@ -183,7 +144,9 @@ pub(crate) fn verify_evidence(
     InclusionProof::from_bytes(ev.index, size, ev.inclusion.as_bytes())
         .and_then(|p| p.verify(&leaf.hash(), &root))
         .map_err(|_| bad("the leaf recording this request is not in the signed checkpoint"))?;
-    s.remember(|seen| accept_checkpoint(seen, size, root, ev.consistency.as_bytes()))?;
+    s.remember(|seen| {
+        crate::checkpoint::accept_checkpoint(seen, size, root, ev.consistency.as_bytes())
+    })?;
     Ok((leaf, size, root))
 }
 

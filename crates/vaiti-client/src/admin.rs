@@ -3,18 +3,14 @@
 //! The root key is never stored on the device: it is unwrapped from the admin's own wrap for the
 //! operation, checked against the manifest's root key, and dropped (zeroized) afterwards.
 
-use std::collections::HashMap;
-
-use vaiti_core::api::{CreateBranch, Directory, MyWraps, NewWrap};
-use vaiti_core::{Recipient, Sealed, UserId, WrapScope};
-use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget};
-use vaiti_crypto::{BranchId, DirectoryKey, Epoch, RootKey, Signature, VerifyingKey};
+use vaiti_core::api::{CreateBranch, NewWrap};
+use vaiti_core::{Recipient, Sealed, WrapScope};
+use vaiti_crypto::{BranchId, DirectoryKey, Epoch, RootKey};
 
 use crate::ClientError;
 use crate::account::Unlocked;
 use crate::api::Api;
 use crate::directory::{BranchEntry, CertificateKind, ManifestV1};
-use crate::session::{Member, verify_certificates};
 
 fn clinic_path(unlocked: &Unlocked) -> String {
     format!(
@@ -23,86 +19,7 @@ fn clinic_path(unlocked: &Unlocked) -> String {
     )
 }
 
-/// The verified manifest, the root key it names, and the clinic's current members (certificates
-/// valid at `now`), checked as a session checks them ([`crate::session::verify_certificates`]):
-/// staff certificates against the root, patients' against the clinician who issued them.
-pub async fn verified_directory(
-    api: &Api,
-    unlocked: &Unlocked,
-    now: i64,
-) -> Result<(ManifestV1, VerifyingKey, HashMap<UserId, Member>), ClientError> {
-    let dir: Directory = api
-        .get(&format!("{}/directory", clinic_path(unlocked)))
-        .await?;
-    let (manifest, root) = ManifestV1::verify(
-        dir.clinic.manifest.as_bytes(),
-        dir.clinic.manifest_signature.as_bytes(),
-        &unlocked.root_fingerprint,
-    )?;
-    if manifest.clinic != unlocked.account.clinic {
-        return Err(ClientError::Protocol(
-            "the server presented another clinic's manifest".into(),
-        ));
-    }
-    if manifest.manifest_version < unlocked.manifest.manifest_version {
-        return Err(ClientError::Protocol(
-            "the server served an older clinic manifest than this device has seen".into(),
-        ));
-    }
-    // An invalid certificate is refused, never skipped silently.
-    let mut members = verify_certificates(&dir.certificates, &root, unlocked.account.clinic)?;
-    members.retain(|_, m| now < m.valid_until);
-    Ok((manifest, root, members))
-}
-
-/// Unwraps the clinic root key from the admin's own wrap, checking who wrapped it.
-pub(crate) async fn unwrap_root(
-    api: &Api,
-    unlocked: &Unlocked,
-    now: i64,
-) -> Result<(RootKey, ManifestV1), ClientError> {
-    let (manifest, root_vk, members) = verified_directory(api, unlocked, now).await?;
-    let wraps: MyWraps = api.get(&format!("{}/wraps", clinic_path(unlocked))).await?;
-    let wrap = wraps
-        .wraps
-        .iter()
-        .find(|w| w.scope == WrapScope::Root)
-        .ok_or_else(|| {
-            ClientError::Usage(
-                "this account holds no copy of the clinic root key (is it an admin?)".into(),
-            )
-        })?;
-    // The wrapper must be a member of staff of this clinic with a current root-signed
-    // certificate.
-    let wrapper = members
-        .get(&wrap.wrapped_by)
-        .filter(|m| m.certificate.kind == CertificateKind::Staff)
-        .ok_or_else(|| {
-            ClientError::Protocol(
-                "the root key was wrapped by someone without a staff certificate".into(),
-            )
-        })?;
-    let public_wrap = PublicWrap {
-        bytes: wrap.wrap.0.clone(),
-        signature: Signature::from_bytes(wrap.signature.as_bytes())?,
-    };
-    let root: RootKey = unlocked.decryption_key.unwrap(
-        &public_wrap,
-        unlocked.clinic,
-        &WrapTarget {
-            scope: Scope::Clinic,
-            tier: None,
-            epoch: Epoch(0),
-        },
-        &wrapper.verifying_key,
-    )?;
-    if root.verifying_key() != root_vk {
-        return Err(ClientError::Protocol(
-            "the unwrapped root key is not the clinic's".into(),
-        ));
-    }
-    Ok((root, manifest))
-}
+pub use crate::session::{unwrap_root, verified_directory};
 
 /// Adds a branch: a fresh directory key (epoch 1), the next manifest version listing the branch,
 /// signed with the root key, and the directory key wrapped to this admin and to escrow.
@@ -301,4 +218,34 @@ async fn fetch_log_key(api: &Api, me: &Unlocked) -> Result<String, ClientError> 
         ));
     }
     Ok(view.log_key)
+}
+
+/// Changes the clinic's witness policy: the next root-signed manifest version, stored on the
+/// server. Needs an admin (the root key is unwrapped from their own wrap for this and dropped).
+/// Returns the new manifest and a note for the admin (a lowered quorum).
+///
+/// It verifies the manifest against the pinned root but does not require the log's current
+/// co-signatures, so an admin can unlist a witness that is down or lost its key.
+pub async fn change_witnesses(
+    api: &Api,
+    unlocked: &Unlocked,
+    change: &crate::witness::WitnessChange,
+    now: i64,
+) -> Result<(ManifestV1, Option<String>), ClientError> {
+    let (root, manifest) = unwrap_root(api, unlocked, now).await?;
+    let mut next = manifest.clone();
+    let note = crate::witness::apply_change(&mut next, change)?;
+    next.manifest_version = manifest.manifest_version + 1;
+    next.created_at = now;
+    let (bytes, signature) = next.sign(&root)?;
+    api.post_no_content(
+        &format!("{}/manifest", unlocked.clinic_path()),
+        &vaiti_core::api::UpdateManifest {
+            expected_manifest_version: manifest.manifest_version,
+            manifest: Sealed(bytes),
+            manifest_signature: Sealed(signature.to_bytes().to_vec()),
+        },
+    )
+    .await?;
+    Ok((next, note))
 }

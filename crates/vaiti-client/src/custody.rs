@@ -19,7 +19,7 @@
 use vaiti_core::signed::ChartStateV1;
 use vaiti_core::{BranchId, Role, UserId};
 
-use crate::session::Member;
+use crate::directory::Member;
 
 /// Whether `wrapper` may hand out the chart's case keys of `epoch` (both tiers): a clinician
 /// of the care team of a state at that epoch or later (current clinicians pass older keys on to

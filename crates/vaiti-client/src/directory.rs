@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 use vaiti_core::{BranchId, ClinicId, Role, Sealed, UserId};
 use vaiti_crypto::{
-    EncryptionPublicKey, RootFingerprint, RootKey, Signature, SignatureDomain, VerifyingKey,
+    AuthorRole, EncryptionPublicKey, RootFingerprint, RootKey, Signature, SignatureDomain,
+    VerifyingKey,
 };
 
 use crate::ClientError;
@@ -215,5 +216,78 @@ impl CertificateV1 {
             ));
         }
         Ok(cert)
+    }
+}
+
+/// A certificate that checked out, with its keys parsed.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// The certificate.
+    pub certificate: CertificateV1,
+    /// The member's X-Wing public key.
+    pub encryption_key: EncryptionPublicKey,
+    /// The member's Ed25519 public key.
+    pub verifying_key: VerifyingKey,
+    /// The end of the certificate's life: its expiry, or its revocation if earlier. A former
+    /// member's signatures count only on what they signed before this time.
+    pub valid_until: i64,
+    /// The verified signed revocation of the account, if there is one: who revoked it, when.
+    pub revoked: Option<Revoked>,
+}
+
+/// A verified, signed revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    /// Who revoked the account.
+    pub by: vaiti_core::UserId,
+    /// When.
+    pub at: i64,
+}
+
+impl Member {
+    pub(crate) fn parse(certificate: CertificateV1) -> Result<Self, ClientError> {
+        let encryption_key =
+            EncryptionPublicKey::from_bytes(certificate.encryption_key.as_bytes())?;
+        let verifying_key = VerifyingKey::from_bytes(
+            &hex::decode(&certificate.verifying_key)
+                .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
+        )?;
+        Ok(Self {
+            valid_until: certificate.expires_at,
+            revoked: None,
+            certificate,
+            encryption_key,
+            verifying_key,
+        })
+    }
+
+    /// Whether the member is staff holding `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.certificate.kind == CertificateKind::Staff && self.certificate.roles.contains(&role)
+    }
+
+    /// The roles an author signs records under.
+    pub fn author_roles(&self) -> Vec<AuthorRole> {
+        if self.certificate.kind == CertificateKind::Patient {
+            return vec![AuthorRole::Patient];
+        }
+        self.certificate
+            .roles
+            .iter()
+            .map(|r| match r {
+                Role::Admin => AuthorRole::Admin,
+                Role::Therapist => AuthorRole::Therapist,
+                Role::Frontdesk => AuthorRole::FrontDesk,
+                Role::Auditor => AuthorRole::Auditor,
+            })
+            .collect()
+    }
+
+    /// A label for people: the login (email or handle) and display name.
+    pub fn label(&self) -> String {
+        match &self.certificate.display_name {
+            Some(n) => format!("{n} <{}>", self.certificate.login),
+            None => self.certificate.login.clone(),
+        }
     }
 }

@@ -694,7 +694,7 @@ async fn complete_one(
     };
     let request = match body.kind {
         InviteKind::Staff => {
-            let (root, _) = crate::admin::unwrap_root(s.api, s.me, s.now).await?;
+            let (root, _) = crate::session::unwrap_root(s.api, s.me, s.now).await?;
             certificate.issuer = hex::encode(root.verifying_key().key_id().as_bytes());
             let (bytes, signature) = certificate.sign_with_root(&root)?;
             // Front desk and admins hold their branches' directory keys.

@@ -16,6 +16,7 @@ pub mod account;
 pub mod admin;
 pub mod api;
 pub mod chart;
+pub mod checkpoint;
 mod conv;
 pub mod custody;
 pub mod detection;

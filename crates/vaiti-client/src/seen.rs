@@ -113,7 +113,7 @@ impl Seen {
     /// keys wrapped to, or a certificate renewed for, a revoked account is caught here.
     pub fn check_revocations(
         &self,
-        members: &std::collections::HashMap<vaiti_core::UserId, crate::session::Member>,
+        members: &std::collections::HashMap<vaiti_core::UserId, crate::directory::Member>,
     ) -> Result<(), ClientError> {
         for (user, at) in &self.revoked {
             if let Some(m) = members.get(user)

@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use vaiti_core::api::{Directory, NewWrap};
-use vaiti_core::{KeyWrap, Recipient, Role, Sealed, WrapScope};
+use vaiti_core::api::{Directory, MyWraps, NewWrap};
+use vaiti_core::{KeyWrap, Recipient, Role, Sealed, UserId, WrapScope};
 use vaiti_crypto::wrap::{PublicWrap, Scope, WrapTarget, Wrappable};
-use vaiti_crypto::{AuthorRole, DirectoryKey, EncryptionPublicKey, Epoch, Signature, VerifyingKey};
+use vaiti_crypto::{DirectoryKey, Epoch, RootKey, Signature, VerifyingKey};
 
 use crate::ClientError;
 use crate::account::Unlocked;
@@ -20,78 +20,7 @@ use crate::conv::{core_key, crypto_branch, crypto_chart};
 use crate::directory::{CertificateKind, CertificateV1, ManifestV1};
 use crate::seen::Seen;
 
-/// A certificate that checked out, with its keys parsed.
-#[derive(Debug, Clone)]
-pub struct Member {
-    /// The certificate.
-    pub certificate: CertificateV1,
-    /// The member's X-Wing public key.
-    pub encryption_key: EncryptionPublicKey,
-    /// The member's Ed25519 public key.
-    pub verifying_key: VerifyingKey,
-    /// The end of the certificate's life: its expiry, or its revocation if earlier. A former
-    /// member's signatures count only on what they signed before this time.
-    pub valid_until: i64,
-    /// The verified signed revocation of the account, if there is one: who revoked it, when.
-    pub revoked: Option<Revoked>,
-}
-
-/// A verified, signed revocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Revoked {
-    /// Who revoked the account.
-    pub by: vaiti_core::UserId,
-    /// When.
-    pub at: i64,
-}
-
-impl Member {
-    fn parse(certificate: CertificateV1) -> Result<Self, ClientError> {
-        let encryption_key =
-            EncryptionPublicKey::from_bytes(certificate.encryption_key.as_bytes())?;
-        let verifying_key = VerifyingKey::from_bytes(
-            &hex::decode(&certificate.verifying_key)
-                .map_err(|_| ClientError::Protocol("a certificate is malformed".into()))?,
-        )?;
-        Ok(Self {
-            valid_until: certificate.expires_at,
-            revoked: None,
-            certificate,
-            encryption_key,
-            verifying_key,
-        })
-    }
-
-    /// Whether the member is staff holding `role`.
-    pub fn has_role(&self, role: Role) -> bool {
-        self.certificate.kind == CertificateKind::Staff && self.certificate.roles.contains(&role)
-    }
-
-    /// The roles an author signs records under.
-    pub fn author_roles(&self) -> Vec<AuthorRole> {
-        if self.certificate.kind == CertificateKind::Patient {
-            return vec![AuthorRole::Patient];
-        }
-        self.certificate
-            .roles
-            .iter()
-            .map(|r| match r {
-                Role::Admin => AuthorRole::Admin,
-                Role::Therapist => AuthorRole::Therapist,
-                Role::Frontdesk => AuthorRole::FrontDesk,
-                Role::Auditor => AuthorRole::Auditor,
-            })
-            .collect()
-    }
-
-    /// A label for people: the login (email or handle) and display name.
-    pub fn label(&self) -> String {
-        match &self.certificate.display_name {
-            Some(n) => format!("{n} <{}>", self.certificate.login),
-            None => self.certificate.login.clone(),
-        }
-    }
-}
+pub use crate::directory::{Member, Revoked};
 
 /// The user's verified clinic directory and their unlocked keys.
 #[derive(Debug)]
@@ -168,7 +97,7 @@ impl<'a> Session<'a> {
             .map(|(u, m)| (*u, m.clone()))
             .collect();
         if let Some(vkey) = &manifest.log_key {
-            check_log(api, me, vkey, &manifest, now, &mut seen).await?;
+            crate::checkpoint::check_log(api, me, vkey, &manifest, now, &mut seen).await?;
         }
         let session = Session {
             api,
@@ -397,49 +326,88 @@ impl<'a> Session<'a> {
     }
 }
 
-/// Checks the clinic's newest access-log checkpoint: signed by the log key the manifest names,
-/// and — against the last one this device accepted — never smaller, never a different tree of
-/// the same size, and proven consistent (an append-only history). When the manifest lists
-/// witnesses, enough of them must have co-signed, recently, checkpoints the newest one extends
-/// ([`crate::witness::verify_witnessed`], at the session's time `now`). Then remembers it.
-async fn check_log(
+/// The verified manifest, the root key it names, and the clinic's current members (certificates
+/// valid at `now`), checked as a session checks them ([`crate::session::verify_certificates`]):
+/// staff certificates against the root, patients' against the clinician who issued them.
+pub async fn verified_directory(
     api: &Api,
-    me: &Unlocked,
-    vkey: &str,
-    manifest: &ManifestV1,
+    unlocked: &Unlocked,
     now: i64,
-    seen: &mut Seen,
-) -> Result<(), ClientError> {
-    // A policy that cannot be met is an error before anything is fetched.
-    let policy = crate::witness::WitnessPolicy::from_manifest(manifest)?;
-    let bad = |what: &str| ClientError::Protocol(format!("the access log: {what}"));
-    let key = vaiti_log::LogKey::from_vkey(vkey)
-        .map_err(|_| bad("the manifest's log key is malformed"))?;
-    let path = format!("{}/log", me.clinic_path());
-    let view: vaiti_core::api::LogCheckpointView = api.get(&format!("{path}/checkpoint")).await?;
-    let signed = vaiti_log::SignedCheckpoint::verify(view.checkpoint.as_bytes(), &key)
-        .map_err(|_| bad("the checkpoint is not signed by the clinic's log key"))?;
-    let checkpoint = signed.checkpoint();
-    let (size, root) = (checkpoint.size(), *checkpoint.root());
-    // A consistency proof is needed only when the log grew past a checkpoint this device saw.
-    let proof = match seen.log {
-        Some((old_size, _)) if old_size > 0 && size > old_size => {
-            let proof: vaiti_core::api::LogProof = api
-                .get(&format!("{path}/consistency?from={old_size}&to={size}"))
-                .await?;
-            proof.proof.0
-        }
-        _ => Vec::new(),
-    };
-    // Never smaller, never another tree of the same size, proven to extend it. (On any error
-    // below the session is not opened, and what it remembered is not kept.)
-    crate::access_log::accept_checkpoint(seen, size, root, &proof)?;
-    // The co-signed checkpoints are proven consistent with the newest one, which is proven
-    // consistent with the one this device saw: so they are consistent with it too.
-    if let Some(policy) = &policy {
-        crate::witness::verify_witnessed(policy, &key, &signed, &view.witnessed, now)?;
+) -> Result<(ManifestV1, VerifyingKey, HashMap<UserId, Member>), ClientError> {
+    let dir: Directory = api
+        .get(&format!("{}/directory", unlocked.clinic_path()))
+        .await?;
+    let (manifest, root) = ManifestV1::verify(
+        dir.clinic.manifest.as_bytes(),
+        dir.clinic.manifest_signature.as_bytes(),
+        &unlocked.root_fingerprint,
+    )?;
+    if manifest.clinic != unlocked.account.clinic {
+        return Err(ClientError::Protocol(
+            "the server presented another clinic's manifest".into(),
+        ));
     }
-    Ok(())
+    if manifest.manifest_version < unlocked.manifest.manifest_version {
+        return Err(ClientError::Protocol(
+            "the server served an older clinic manifest than this device has seen".into(),
+        ));
+    }
+    // An invalid certificate is refused, never skipped silently.
+    let mut members = verify_certificates(&dir.certificates, &root, unlocked.account.clinic)?;
+    members.retain(|_, m| now < m.valid_until);
+    Ok((manifest, root, members))
+}
+
+/// Unwraps the clinic root key from the admin's own wrap, checking who wrapped it (admins
+/// certify staff with it and sign manifests).
+pub async fn unwrap_root(
+    api: &Api,
+    unlocked: &Unlocked,
+    now: i64,
+) -> Result<(RootKey, ManifestV1), ClientError> {
+    let (manifest, root_vk, members) = verified_directory(api, unlocked, now).await?;
+    let wraps: MyWraps = api
+        .get(&format!("{}/wraps", unlocked.clinic_path()))
+        .await?;
+    let wrap = wraps
+        .wraps
+        .iter()
+        .find(|w| w.scope == WrapScope::Root)
+        .ok_or_else(|| {
+            ClientError::Usage(
+                "this account holds no copy of the clinic root key (is it an admin?)".into(),
+            )
+        })?;
+    // The wrapper must be a member of staff of this clinic with a current root-signed
+    // certificate.
+    let wrapper = members
+        .get(&wrap.wrapped_by)
+        .filter(|m| m.certificate.kind == CertificateKind::Staff)
+        .ok_or_else(|| {
+            ClientError::Protocol(
+                "the root key was wrapped by someone without a staff certificate".into(),
+            )
+        })?;
+    let public_wrap = PublicWrap {
+        bytes: wrap.wrap.0.clone(),
+        signature: Signature::from_bytes(wrap.signature.as_bytes())?,
+    };
+    let root: RootKey = unlocked.decryption_key.unwrap(
+        &public_wrap,
+        unlocked.clinic,
+        &WrapTarget {
+            scope: Scope::Clinic,
+            tier: None,
+            epoch: Epoch(0),
+        },
+        &wrapper.verifying_key,
+    )?;
+    if root.verifying_key() != root_vk {
+        return Err(ClientError::Protocol(
+            "the unwrapped root key is not the clinic's".into(),
+        ));
+    }
+    Ok((root, manifest))
 }
 
 /// Verifies every certificate the directory lists: staff certificates against the clinic root,

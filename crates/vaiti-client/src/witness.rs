@@ -15,7 +15,8 @@
 //!   co-signature, or a co-signed checkpoint that the newest does not extend, is an error.
 //! - the witness ([`verify_next`], [`witness_once`]): never co-signs a checkpoint that is not
 //!   signed by the clinic's log key or does not extend the one it kept.
-//! - the admin ([`change_witnesses`]): a new root-signed manifest listing or unlisting a witness.
+//! - the admin ([`apply_change`], and `admin::change_witnesses`): a new root-signed manifest
+//!   listing or unlisting a witness.
 //!
 //! Why the client accepts co-signatures on checkpoints older than the newest one: every command
 //! logs in, and a login is a leaf, so the newest checkpoint is almost never the one a witness saw.
@@ -25,14 +26,13 @@
 
 use std::collections::BTreeMap;
 
+use vaiti_core::ClinicId;
 use vaiti_core::api::{LogWitnessView, MAX_WITNESSES, SubmitCosignature, WitnessedCheckpoint};
-use vaiti_core::{ClinicId, Sealed};
 use vaiti_log::{
     ConsistencyProof, Hash, LogKey, NoteSignature, SignedCheckpoint, WitnessKey, WitnessSigningKey,
 };
 
 use crate::ClientError;
-use crate::account::Unlocked;
 use crate::api::Api;
 use crate::directory::ManifestV1;
 
@@ -514,39 +514,10 @@ pub fn apply_change(
     Ok(note)
 }
 
-/// Changes the clinic's witness policy: the next root-signed manifest version, stored on the
-/// server. Needs an admin (the root key is unwrapped from their own wrap for this and dropped).
-/// Returns the new manifest and a note for the admin (a lowered quorum).
-///
-/// It verifies the manifest against the pinned root but does not require the log's current
-/// co-signatures, so an admin can unlist a witness that is down or lost its key.
-pub async fn change_witnesses(
-    api: &Api,
-    unlocked: &Unlocked,
-    change: &WitnessChange,
-    now: i64,
-) -> Result<(ManifestV1, Option<String>), ClientError> {
-    let (root, manifest) = crate::admin::unwrap_root(api, unlocked, now).await?;
-    let mut next = manifest.clone();
-    let note = apply_change(&mut next, change)?;
-    next.manifest_version = manifest.manifest_version + 1;
-    next.created_at = now;
-    let (bytes, signature) = next.sign(&root)?;
-    api.post_no_content(
-        &format!("{}/manifest", unlocked.clinic_path()),
-        &vaiti_core::api::UpdateManifest {
-            expected_manifest_version: manifest.manifest_version,
-            manifest: Sealed(bytes),
-            manifest_signature: Sealed(signature.to_bytes().to_vec()),
-        },
-    )
-    .await?;
-    Ok((next, note))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use vaiti_core::Sealed;
 
     use vaiti_log::{Checkpoint, LogSigningKey, MemoryTree};
 

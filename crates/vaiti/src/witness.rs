@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use vaiti_client::ClientError;
+use vaiti_client::admin::change_witnesses;
 use vaiti_client::api::Api;
-use vaiti_client::witness::{WitnessChange, change_witnesses, describe_duration, witness_once};
+use vaiti_client::witness::{WitnessChange, describe_duration, witness_once};
 use vaiti_core::ClinicId;
 use vaiti_log::{LogKey, SignedCheckpoint, WitnessSigningKey};
 

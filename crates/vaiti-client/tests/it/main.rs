@@ -10,6 +10,7 @@ mod access_log;
 mod browser_session;
 mod clinic_login;
 mod detection;
+mod layering;
 mod malicious_server;
 mod model;
 mod paging;

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 
 use vaiti_client::ClientError;
 use vaiti_client::account::{NewClinic, Unlocked, create_clinic, login};
+use vaiti_client::admin::change_witnesses;
 use vaiti_client::api::Api;
 use vaiti_client::session::Session;
-use vaiti_client::witness::{WitnessChange, change_witnesses, submit_cosignature, witness_once};
+use vaiti_client::witness::{WitnessChange, submit_cosignature, witness_once};
 use vaiti_core::api::{LogCheckpointView, SubmitCosignature};
 use vaiti_log::{Checkpoint, LogKey, LogSigningKey, SignedCheckpoint, WitnessSigningKey};
 
