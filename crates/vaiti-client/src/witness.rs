@@ -414,8 +414,8 @@ pub enum WitnessChange {
     },
 }
 
-/// Applies `change` to `manifest`'s witness policy (pure; [`change_witnesses`] signs and stores
-/// it). Returns a note for the admin when the quorum was lowered.
+/// Applies `change` to `manifest`'s witness policy (pure; [`crate::admin::change_witnesses`]
+/// signs and stores it). Returns a note for the admin when the quorum was lowered.
 pub fn apply_change(
     manifest: &mut ManifestV1,
     change: &WitnessChange,
