@@ -76,7 +76,10 @@ pub fn may_receive_directory_key(roles: &[Role], branches: &[BranchId], branch: 
 /// refuses a revocation the server should never have stored.
 pub fn may_revoke(revoker: &Member, revoked: &Member, at: i64) -> bool {
     let staff = revoker.certificate.kind == crate::directory::CertificateKind::Staff;
-    let live = at < revoker.valid_until;
+    // Live when signing: up to the moment their own certificate ended (a colleague's
+    // revocation and then their own, in the same second, is the ordinary case of someone
+    // leaving right after tidying up).
+    let live = at <= revoker.valid_until;
     let allowed = match revoked.certificate.kind {
         crate::directory::CertificateKind::Staff => revoker.has_role(Role::Admin),
         crate::directory::CertificateKind::Patient => true,
