@@ -593,13 +593,23 @@ async fn ensure_case_keys(
     Ok(keys)
 }
 
-/// Starts the chart's next key epoch with the same care team: the next chart state, signed by
-/// this clinician of the team, and fresh case keys wrapped to the team, escrow and (shared
-/// tier) the patient.
+/// Starts the chart's next key epoch with the same care team (after someone joined from outside
+/// it): see [`append_next_epoch`].
 async fn start_epoch(s: &Session<'_>, loaded: &LoadedChart) -> Result<(), ClientError> {
+    append_next_epoch(s, loaded, loaded.latest().clone()).await
+}
+
+/// Appends `next` (the latest state with this change's care team) as the chart's next state,
+/// starting the next key epoch: signed by this clinician of the team, with fresh case keys
+/// wrapped to the new state's team, escrow and (shared tier) the patient. A removal, a
+/// re-addition and a rotation after an outside addition all end here.
+async fn append_next_epoch(
+    s: &Session<'_>,
+    loaded: &LoadedChart,
+    mut next: ChartStateV1,
+) -> Result<(), ClientError> {
     let chart = loaded.id();
-    let mut next = loaded.latest().clone();
-    next.epoch += 1;
+    next.epoch = loaded.latest().epoch + 1;
     let c = crypto_chart(chart);
     let team = CaseKey::generate(c, Tier::Team, Epoch(next.epoch))?;
     let shared = CaseKey::generate(c, Tier::Shared, Epoch(next.epoch))?;
@@ -1190,28 +1200,15 @@ pub async fn care_team_add(
     let keys = ensure_case_keys(s, &mut loaded).await?;
     let mut next = loaded.latest().clone();
     next.care_team.push(user);
-    let mut wraps = Vec::new();
     // Someone removed before comes back to a new epoch: the keys made to exclude them reach
     // them only when a clinician confirms (`share_history`), not by being added again. They
     // hold the identity key from before (it never changes).
     if was_in_team(&loaded, user) {
-        next.epoch += 1;
-        let c = crypto_chart(chart);
-        let team = CaseKey::generate(c, Tier::Team, Epoch(next.epoch))?;
-        let shared = CaseKey::generate(c, Tier::Shared, Epoch(next.epoch))?;
-        wraps.extend(wrap_case_keys(s, chart, &next, &team, &shared)?);
-        let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
-        return s
-            .api
-            .post_no_content(
-                &format!("{}/charts/{chart}/state", s.me.clinic_path()),
-                &AppendChartState { state, wraps },
-            )
-            .await;
+        return append_next_epoch(s, &loaded, next).await;
     }
     let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
     let ik = identity_key(s, &loaded).await?;
-    wraps.push(s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?);
+    let mut wraps = vec![s.wrap_to_member(&ik, WrapScope::Identity { chart }, user)?];
     for ((tier, epoch), key) in &keys {
         wraps.push(s.wrap_to_member(
             key,
@@ -1248,18 +1245,7 @@ pub async fn care_team_remove(
     }
     let mut next = loaded.latest().clone();
     next.care_team.retain(|m| *m != user);
-    next.epoch += 1;
-    let c = crypto_chart(chart);
-    let team = CaseKey::generate(c, Tier::Team, Epoch(next.epoch))?;
-    let shared = CaseKey::generate(c, Tier::Shared, Epoch(next.epoch))?;
-    let wraps = wrap_case_keys(s, chart, &next, &team, &shared)?;
-    let state = new_state(s, Some((loaded.latest(), loaded.latest_hash())), next)?;
-    s.api
-        .post_no_content(
-            &format!("{}/charts/{chart}/state", s.me.clinic_path()),
-            &AppendChartState { state, wraps },
-        )
-        .await
+    append_next_epoch(s, &loaded, next).await
 }
 
 /// Whether `user` was in the chart's care team at some state (and so received its identity key).
