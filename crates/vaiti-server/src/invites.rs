@@ -719,22 +719,15 @@ async fn check_revocation(
             "the revocation's time is too far from the server's clock",
         ));
     }
-    let keys = state
-        .store
-        .account_keys(clinic, caller.session.user)
-        .await?
-        .ok_or_else(|| ApiError::internal("the caller's account has no keys"))?;
-    if !crate::signature::verifies(
+    crate::signature::signed_by_caller(
+        state,
+        caller,
         crate::signature::Domain::Revocation,
-        keys.verifying_key.as_bytes(),
         revocation.signature.as_bytes(),
         revocation.body.as_bytes(),
-    ) {
-        return Err(ApiError::bad_request(
-            "the revocation is not signed by your key",
-        ));
-    }
-    Ok(crate::signature::key_id(keys.verifying_key.as_bytes()))
+    )
+    .await?
+    .ok_or_else(|| ApiError::bad_request("the revocation is not signed by your key"))
 }
 
 /// A checked revocation's signature as the leaf stores it (`suite || 64 bytes`).

@@ -90,29 +90,18 @@ pub(crate) async fn check_request(
         .as_bytes()
         .try_into()
         .map_err(|_| ApiError::bad_request("the request's signature is malformed"))?;
-    let keys = state
-        .store
-        .account_keys(clinic, caller.session.user)
-        .await?
-        .ok_or_else(|| ApiError::internal("the caller's account has no keys"))?;
-    let public: [u8; 32] = keys
-        .verifying_key
-        .as_bytes()
-        .try_into()
-        .map_err(|_| ApiError::internal("a stored verifying key has the wrong length"))?;
-    if !crate::signature::verifies(
+    let key_id = crate::signature::signed_by_caller(
+        state,
+        caller,
         crate::signature::Domain::LogRequest,
-        &public,
         &signature,
         req.request.as_bytes(),
-    ) {
-        return Err(ApiError::bad_request(
-            "the request is not signed by your key",
-        ));
-    }
+    )
+    .await?
+    .ok_or_else(|| ApiError::bad_request("the request is not signed by your key"))?;
     Ok(Checked {
         request,
-        key_id: crate::signature::key_id(&public),
+        key_id,
         signature,
     })
 }

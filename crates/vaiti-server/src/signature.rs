@@ -60,6 +60,24 @@ pub(crate) fn verifies(domain: Domain, public: &[u8], signature: &[u8], payload:
     suite == SUITE_ED25519 && key.verify_strict(&message, &sig).is_ok()
 }
 
+/// Whether the caller's own signing key (as stored with their account) signed `payload` in
+/// `domain`: the key's id if it did, `None` if not.
+pub(crate) async fn signed_by_caller(
+    state: &crate::state::AppState,
+    caller: &crate::auth::Caller,
+    domain: Domain,
+    signature: &[u8],
+    payload: &[u8],
+) -> Result<Option<[u8; 16]>, crate::error::ApiError> {
+    let keys = state
+        .store
+        .account_keys(caller.session.clinic, caller.session.user)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::internal("the caller's account has no keys"))?;
+    let public = keys.verifying_key.as_bytes();
+    Ok(verifies(domain, public, signature, payload).then(|| key_id(public)))
+}
+
 /// The key id of an Ed25519 public key (`docs/formats.md` §1): the first 16 bytes of SHA-256 over
 /// `vaiti v1 key id ed25519` and the key, as `vaiti_crypto` computes it.
 pub(crate) fn key_id(public: &[u8]) -> [u8; 16] {
