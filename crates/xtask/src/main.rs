@@ -367,14 +367,20 @@ fn test() -> Result<(), String> {
     let root = workspace_root()?;
     let mut summary: Vec<String> = Vec::new();
     let mut totals = (0u64, 0u64);
+    let whole = std::time::Instant::now();
     for step in &TEST_STEPS {
         println!("\nxtask: ==== step `{}` ====", step.name);
-        match (step.run)(&root) {
-            Ok(Outcome::Passed) => summary.push(format!("{} ok", step.name)),
+        let started = std::time::Instant::now();
+        let result = (step.run)(&root);
+        // Each step's wall time, so a slow CI run says where its minutes went.
+        let took = started.elapsed().as_secs();
+        println!("xtask: step `{}` took {took} s", step.name);
+        match result {
+            Ok(Outcome::Passed) => summary.push(format!("{} ok ({took} s)", step.name)),
             Ok(Outcome::Tested { passed, ignored }) => {
                 totals = (totals.0 + passed, totals.1 + ignored);
                 summary.push(format!(
-                    "{} ok ({passed} passed, {ignored} ignored)",
+                    "{} ok ({passed} passed, {ignored} ignored; {took} s)",
                     step.name
                 ));
             }
@@ -383,13 +389,17 @@ fn test() -> Result<(), String> {
                 summary.push(format!("{} SKIPPED ({why})", step.name));
             }
             Err(message) => {
-                summary.push(format!("{} FAILED", step.name));
+                summary.push(format!("{} FAILED ({took} s)", step.name));
                 println!("\nxtask test: {}", summary.join(", "));
                 return Err(format!("step `{}` failed: {message}", step.name));
             }
         }
     }
-    println!("\nxtask test: passed: {}", summary.join(", "));
+    println!(
+        "\nxtask test: passed in {} s: {}",
+        whole.elapsed().as_secs(),
+        summary.join(", ")
+    );
     // The plain closing line CI reads: every step passed, so nothing failed.
     println!("tests: {} passed, 0 failed, {} skipped", totals.0, totals.1);
     Ok(())
