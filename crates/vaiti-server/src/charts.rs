@@ -357,14 +357,15 @@ pub(crate) struct ChartsQuery {
     limit: Option<Limit<MAX_CHARTS_PAGE>>,
 }
 
-/// The window `[position, position + limit)` of a list of `len` items, and the position of the
-/// next page if the list goes on. A page is a window of the server's list before anything the
-/// caller may not see is skipped, so a page may be shorter than its limit and still have a next.
-pub(crate) fn page_window(len: usize, position: u64, limit: u32) -> (usize, usize, Option<u64>) {
-    let start = usize::try_from(position).unwrap_or(usize::MAX).min(len);
-    let end = start.saturating_add(limit as usize).min(len);
-    let next = (end < len).then_some(end as u64);
-    (start, end, next)
+/// Given a store page read with one item more than `limit`, from `position`: drops the extra
+/// item and answers the position of the next page if it existed.
+pub(crate) fn next_position<T>(page: &mut Vec<T>, position: u64, limit: u32) -> Option<u64> {
+    if page.len() > limit as usize {
+        page.truncate(limit as usize);
+        Some(position.saturating_add(u64::from(limit)))
+    } else {
+        None
+    }
 }
 
 /// Lists charts: a branch's directory (search cards) or the caller's caseload (identity records
@@ -398,11 +399,13 @@ pub(crate) async fn list_charts(
         if !holds_directory(&caller, branch) {
             return Err(ApiError::not_found());
         }
-        let mut all = state.store.charts_in_branch(clinic, branch).await?;
-        let (start, end, after) = page_window(all.len(), position, limit);
-        next = after;
-        all.truncate(end);
-        for chart in all.into_iter().skip(start) {
+        // One more than the page, to know whether another follows.
+        let mut page = state
+            .store
+            .charts_in_branch(clinic, branch, position, limit.saturating_add(1))
+            .await?;
+        next = next_position(&mut page, position, limit);
+        for chart in page {
             if crate::alerts::is_decoy(&state, clinic, chart.id) {
                 continue; // Decoys are never listed.
             }
@@ -418,11 +421,12 @@ pub(crate) async fn list_charts(
             });
         }
     } else {
-        let mut all = state.store.charts_wrapped_to(clinic, user).await?;
-        let (start, end, after) = page_window(all.len(), position, limit);
-        next = after;
-        all.truncate(end);
-        for id in all.into_iter().skip(start) {
+        let mut page = state
+            .store
+            .charts_wrapped_to(clinic, user, position, limit.saturating_add(1))
+            .await?;
+        next = next_position(&mut page, position, limit);
+        for id in page {
             if crate::alerts::is_decoy(&state, clinic, id) {
                 continue; // Decoys are never listed.
             }

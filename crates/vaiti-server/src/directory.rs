@@ -248,13 +248,25 @@ pub(crate) async fn renew_certificate(
     // A patient's chart is the one whose latest state names them.
     let mut care_team_of_patient = false;
     if member.kind == AccountKind::Patient {
-        for chart in state.store.charts_wrapped_to(clinic, req.user).await? {
-            if let Some(latest) = crate::charts::latest_state(&state, clinic, chart).await?
-                && latest.patient == Some(req.user)
-                && latest.care_team.contains(&caller.session.user)
-            {
-                care_team_of_patient = true;
+        // A patient holds keys of their own chart only; the pages bound the work all the same.
+        let mut position = 0;
+        loop {
+            let page = state
+                .store
+                .charts_wrapped_to(clinic, req.user, position, PATIENT_CHARTS_PAGE)
+                .await?;
+            for &chart in &page {
+                if let Some(latest) = crate::charts::latest_state(&state, clinic, chart).await?
+                    && latest.patient == Some(req.user)
+                    && latest.care_team.contains(&caller.session.user)
+                {
+                    care_team_of_patient = true;
+                }
             }
+            if care_team_of_patient || page.len() < PATIENT_CHARTS_PAGE as usize {
+                break;
+            }
+            position += u64::from(PATIENT_CHARTS_PAGE);
         }
     }
     if !policy::may_certify(&caller, member.kind, care_team_of_patient) {
@@ -343,6 +355,10 @@ pub(crate) async fn update_manifest(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How many of a patient's charts one store read returns while looking for the chart whose
+/// care team may certify them.
+const PATIENT_CHARTS_PAGE: u32 = 64;
 
 /// The fields of a manifest the server checks before storing a new one.
 #[derive(serde::Deserialize)]

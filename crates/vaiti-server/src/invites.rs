@@ -205,26 +205,32 @@ pub(crate) async fn list_invites(
     let clinic = caller.session.clinic;
     let user = caller.session.user;
     // The list is the caller's own invites, then — for a clinician — the bound patient invites
-    // others (front desk) made; a page is a window of it, and the care-team checks (a store
-    // read each) are made only for the page.
-    let own = state.store.invites_by(clinic, user).await?;
-    let others = if policy::is_clinician(&caller) {
-        state.store.bound_patient_invites(clinic).await?
+    // others (front desk) made. The store reads only the page (and one more, to say whether
+    // another follows); the care-team checks (a store read each) are made only for the page.
+    let position = query.position.map_or(0, Position::get);
+    let limit = query.limit.map_or(MAX_INVITES_PAGE, Limit::get);
+    let want = limit.saturating_add(1);
+    let own_count = state.store.invite_count_by(clinic, user).await?;
+    let own = if position < own_count {
+        state.store.invites_by(clinic, user, position, want).await?
     } else {
         Vec::new()
     };
     let own_len = own.len();
-    let (start, end, next) = crate::charts::page_window(
-        own_len + others.len(),
-        query.position.map_or(0, Position::get),
-        query.limit.map_or(MAX_INVITES_PAGE, Limit::get),
-    );
+    let rest = want.saturating_sub(u32::try_from(own_len).unwrap_or(u32::MAX));
+    let others = if policy::is_clinician(&caller) && rest > 0 {
+        state
+            .store
+            .bound_patient_invites(clinic, position.saturating_sub(own_count), rest)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let mut page: Vec<Invite> = own.into_iter().chain(others).collect();
+    let next = crate::charts::next_position(&mut page, position, limit);
     let mut invites = Vec::new();
     let mut completable = Vec::new();
-    for (i, invite) in own.into_iter().chain(others).enumerate() {
-        if i < start || i >= end {
-            continue;
-        }
+    for (i, invite) in page.into_iter().enumerate() {
         if i < own_len {
             if invite.state == InviteState::Bound
                 && (invite.kind == InviteKind::Staff

@@ -283,17 +283,17 @@ async fn chart_page(
     size: u64,
     limit: u32,
 ) -> Result<(Vec<ChartLogLeaf>, Option<u64>), ApiError> {
-    let mut older: Vec<_> = state
+    // Anything from `before` on is newer than this page (our own leaf is `log`). One leaf more
+    // than the page says whether an older page follows.
+    let mut page = state
         .store
-        .chart_log_leaves(clinic, chart)
-        .await?
-        .into_iter()
-        // Anything from `before` on is newer than this page (our own leaf is `log`).
-        .filter(|l| l.index < before)
-        .collect();
-    let first = older.len().saturating_sub(limit as usize);
-    let page = older.split_off(first);
-    let next = page.first().filter(|_| !older.is_empty()).map(|l| l.index);
+        .chart_log_leaves(clinic, chart, before, limit.saturating_add(1))
+        .await?;
+    let older = page.len() > limit as usize;
+    if older {
+        page.remove(0);
+    }
+    let next = page.first().filter(|_| older).map(|l| l.index);
     let mut leaves = Vec::with_capacity(page.len());
     for l in page {
         leaves.push(ChartLogLeaf {

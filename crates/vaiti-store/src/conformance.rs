@@ -1825,15 +1825,48 @@ pub async fn invites(store: Arc<dyn Store>) {
         );
     }
     assert_eq!(
-        store.invites_by(c, w.therapist.id).await.unwrap(),
-        vec![first.clone(), second.clone(), later.clone(), for_patient],
+        store
+            .invites_by(c, w.therapist.id, 0, u32::MAX)
+            .await
+            .unwrap(),
+        vec![
+            first.clone(),
+            second.clone(),
+            later.clone(),
+            for_patient.clone()
+        ],
         "one inviter's invites, oldest first, ties in insertion order"
     );
+    // Pages of the same order, and the count the pages add up to.
     assert_eq!(
-        store.invites_by(c, w.admin.id).await.unwrap(),
+        store.invites_by(c, w.therapist.id, 1, 2).await.unwrap(),
+        vec![second.clone(), later.clone()]
+    );
+    assert_eq!(
+        store.invites_by(c, w.therapist.id, 3, 2).await.unwrap(),
+        vec![for_patient]
+    );
+    assert!(
+        store
+            .invites_by(c, w.therapist.id, 4, 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.invite_count_by(c, w.therapist.id).await.unwrap(), 4);
+    assert_eq!(store.invite_count_by(c, w.admin.id).await.unwrap(), 1);
+    assert_eq!(store.invite_count_by(c, new_user_id()).await.unwrap(), 0);
+    assert_eq!(
+        store.invites_by(c, w.admin.id, 0, u32::MAX).await.unwrap(),
         vec![by_admin]
     );
-    assert!(store.invites_by(c, new_user_id()).await.unwrap().is_empty());
+    assert!(
+        store
+            .invites_by(c, new_user_id(), 0, u32::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.invite(c, new_invite_id()).await.unwrap(), None);
 
     let mut same_id = new_invite(c, w.admin.id, T0);
@@ -1944,13 +1977,24 @@ pub async fn invite_lifecycle(store: Arc<dyn Store>) {
         "an open patient invite and a bound staff invite",
     );
     assert_eq!(
-        store.bound_patient_invites(c).await.unwrap(),
+        store.bound_patient_invites(c, 0, u32::MAX).await.unwrap(),
         vec![bound.clone()],
         "only the bound patient invite waits for its care team"
     );
+    assert_eq!(
+        store.bound_patient_invites(c, 0, 1).await.unwrap(),
+        vec![bound.clone()]
+    );
     assert!(
         store
-            .bound_patient_invites(new_clinic_id())
+            .bound_patient_invites(c, 1, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .bound_patient_invites(new_clinic_id(), 0, u32::MAX)
             .await
             .unwrap()
             .is_empty(),
@@ -1991,7 +2035,11 @@ pub async fn invite_lifecycle(store: Arc<dyn Store>) {
         Some(completed.clone())
     );
     assert!(
-        store.bound_patient_invites(c).await.unwrap().is_empty(),
+        store
+            .bound_patient_invites(c, 0, u32::MAX)
+            .await
+            .unwrap()
+            .is_empty(),
         "a completed invite no longer waits"
     );
     conflict(apply1(&*store, complete).await, "completing twice");
@@ -2176,17 +2224,51 @@ pub async fn charts(store: Arc<dyn Store>) {
         );
     }
     assert_eq!(
-        store.charts_in_branch(c, b1).await.unwrap(),
-        vec![early1.clone(), early2, late],
+        store.charts_in_branch(c, b1, 0, u32::MAX).await.unwrap(),
+        vec![early1.clone(), early2.clone(), late.clone()],
         "a branch's charts, oldest first, ties in insertion order"
     );
+    // Pages of the same order: the store reads only the page.
     assert_eq!(
-        store.charts_in_branch(c, b2).await.unwrap(),
+        store.charts_in_branch(c, b1, 0, 2).await.unwrap(),
+        vec![early1.clone(), early2.clone()]
+    );
+    assert_eq!(
+        store.charts_in_branch(c, b1, 1, 1).await.unwrap(),
+        vec![early2]
+    );
+    assert_eq!(
+        store.charts_in_branch(c, b1, 2, 5).await.unwrap(),
+        vec![late]
+    );
+    assert!(
+        store
+            .charts_in_branch(c, b1, 3, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .charts_in_branch(c, b1, u64::MAX, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .charts_in_branch(c, b1, 0, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.charts_in_branch(c, b2, 0, u32::MAX).await.unwrap(),
         vec![elsewhere]
     );
     assert!(
         store
-            .charts_in_branch(c, new_branch_id())
+            .charts_in_branch(c, new_branch_id(), 0, u32::MAX)
             .await
             .unwrap()
             .is_empty()
@@ -2378,16 +2460,44 @@ pub async fn key_wraps(store: Arc<dyn Store>) {
         set
     };
     assert_eq!(
-        wrapped_to(store.charts_wrapped_to(c, t.id).await.unwrap()),
+        wrapped_to(store.charts_wrapped_to(c, t.id, 0, u32::MAX).await.unwrap()),
         BTreeSet::from([chart, chart2])
     );
+    // In the order the user first got a key of each chart (k1 before k3), a page at a time.
     assert_eq!(
-        wrapped_to(store.charts_wrapped_to(c, w.admin.id).await.unwrap()),
+        store.charts_wrapped_to(c, t.id, 0, 1).await.unwrap(),
+        vec![chart]
+    );
+    assert_eq!(
+        store.charts_wrapped_to(c, t.id, 1, 1).await.unwrap(),
+        vec![chart2]
+    );
+    assert!(
+        store
+            .charts_wrapped_to(c, t.id, 2, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .charts_wrapped_to(c, t.id, u64::MAX, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        wrapped_to(
+            store
+                .charts_wrapped_to(c, w.admin.id, 0, u32::MAX)
+                .await
+                .unwrap()
+        ),
         BTreeSet::from([chart])
     );
     assert!(
         store
-            .charts_wrapped_to(c, new_user_id())
+            .charts_wrapped_to(c, new_user_id(), 0, u32::MAX)
             .await
             .unwrap()
             .is_empty()
@@ -3182,11 +3292,14 @@ pub async fn clinic_isolation(store: Arc<dyn Store>) {
             );
             assert_eq!(store.chart(c, chart_id).await.unwrap(), Some(chart.clone()));
             assert_eq!(
-                store.charts_in_branch(c, branch).await.unwrap(),
+                store
+                    .charts_in_branch(c, branch, 0, u32::MAX)
+                    .await
+                    .unwrap(),
                 vec![chart]
             );
             assert_eq!(
-                store.charts_wrapped_to(c, user).await.unwrap(),
+                store.charts_wrapped_to(c, user, 0, u32::MAX).await.unwrap(),
                 vec![chart_id]
             );
             assert_eq!(store.chart_states(c, chart_id).await.unwrap(), vec![entry]);
@@ -3202,7 +3315,10 @@ pub async fn clinic_isolation(store: Arc<dyn Store>) {
                 store.invite(c, invite_id).await.unwrap().as_ref(),
                 Some(&invite)
             );
-            assert_eq!(store.invites_by(c, user).await.unwrap(), vec![invite]);
+            assert_eq!(
+                store.invites_by(c, user, 0, u32::MAX).await.unwrap(),
+                vec![invite]
+            );
             assert_eq!(store.certificates(c).await.unwrap(), vec![cert]);
             assert_eq!(
                 store
@@ -3315,8 +3431,20 @@ pub async fn clinic_isolation(store: Arc<dyn Store>) {
     assert_eq!(store.account_keys(x, user).await.unwrap(), None);
     assert_eq!(store.opaque_record(x, user).await.unwrap(), None);
     assert_eq!(store.chart(x, chart_id).await.unwrap(), None);
-    assert!(store.charts_in_branch(x, branch).await.unwrap().is_empty());
-    assert!(store.charts_wrapped_to(x, user).await.unwrap().is_empty());
+    assert!(
+        store
+            .charts_in_branch(x, branch, 0, u32::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .charts_wrapped_to(x, user, 0, u32::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.chart_states(x, chart_id).await.unwrap().is_empty());
     assert!(store.record_versions(x, object).await.unwrap().is_empty());
     assert!(
@@ -3327,7 +3455,13 @@ pub async fn clinic_isolation(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert_eq!(store.invite(x, invite_id).await.unwrap(), None);
-    assert!(store.invites_by(x, user).await.unwrap().is_empty());
+    assert!(
+        store
+            .invites_by(x, user, 0, u32::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.certificates(x).await.unwrap().is_empty());
     assert!(
         store
@@ -3686,8 +3820,34 @@ pub async fn access_log(store: Arc<dyn Store>) {
     );
     assert!(store.log_leaves(c, 3, u64::MAX).await.unwrap().is_empty());
     assert_eq!(
-        store.chart_log_leaves(c, chart).await.unwrap(),
+        store
+            .chart_log_leaves(c, chart, u64::MAX, u32::MAX)
+            .await
+            .unwrap(),
         vec![log_leaf(c, 0, Some(chart)), log_leaf(c, 2, Some(chart))]
+    );
+    // A page is the newest `limit` leaves below `before`, oldest first.
+    assert_eq!(
+        store.chart_log_leaves(c, chart, u64::MAX, 1).await.unwrap(),
+        vec![log_leaf(c, 2, Some(chart))]
+    );
+    assert_eq!(
+        store.chart_log_leaves(c, chart, 2, 5).await.unwrap(),
+        vec![log_leaf(c, 0, Some(chart))]
+    );
+    assert!(
+        store
+            .chart_log_leaves(c, chart, 0, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .chart_log_leaves(c, chart, u64::MAX, 0)
+            .await
+            .unwrap()
+            .is_empty()
     );
     assert_eq!(
         store.last_chart_log_leaf(c, chart).await.unwrap(),

@@ -321,18 +321,47 @@ pub trait Store: Send + Sync + 'static {
 
     /// An invite.
     async fn invite(&self, clinic: ClinicId, id: InviteId) -> Result<Option<Invite>>;
-    /// Every invite made by `inviter`, oldest first.
-    async fn invites_by(&self, clinic: ClinicId, inviter: UserId) -> Result<Vec<Invite>>;
-    /// Every patient invite of the clinic that is bound (the patient signed up) and waits for a
-    /// clinician of the chart's care team to complete it, oldest first.
-    async fn bound_patient_invites(&self, clinic: ClinicId) -> Result<Vec<Invite>>;
+    /// A page of the invites made by `inviter`, oldest first: at most `limit` from the
+    /// `position`-th on.
+    async fn invites_by(
+        &self,
+        clinic: ClinicId,
+        inviter: UserId,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<Invite>>;
+    /// How many invites `inviter` has made.
+    async fn invite_count_by(&self, clinic: ClinicId, inviter: UserId) -> Result<u64>;
+    /// A page of the clinic's patient invites that are bound (the patient signed up) and wait
+    /// for a clinician of the chart's care team to complete them, oldest first: at most `limit`
+    /// from the `position`-th on.
+    async fn bound_patient_invites(
+        &self,
+        clinic: ClinicId,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<Invite>>;
 
     /// A chart.
     async fn chart(&self, clinic: ClinicId, id: ChartId) -> Result<Option<Chart>>;
-    /// Every chart of a branch, oldest first.
-    async fn charts_in_branch(&self, clinic: ClinicId, branch: BranchId) -> Result<Vec<Chart>>;
-    /// Charts for which `user` holds at least one key wrap (their caseload, or a patient's own).
-    async fn charts_wrapped_to(&self, clinic: ClinicId, user: UserId) -> Result<Vec<ChartId>>;
+    /// A page of a branch's charts, oldest first: at most `limit` from the `position`-th on.
+    async fn charts_in_branch(
+        &self,
+        clinic: ClinicId,
+        branch: BranchId,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<Chart>>;
+    /// A page of the charts for which `user` holds at least one key wrap (their caseload, or a
+    /// patient's own), in the order the user was first given a key of each: at most `limit`
+    /// from the `position`-th on.
+    async fn charts_wrapped_to(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<ChartId>>;
     /// A chart's state entries in sequence order.
     async fn chart_states(&self, clinic: ClinicId, chart: ChartId) -> Result<Vec<ChartStateEntry>>;
 
@@ -382,8 +411,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Option<[u8; 32]>>>;
     /// The leaves with `start <= index < end`, in order.
     async fn log_leaves(&self, clinic: ClinicId, start: u64, end: u64) -> Result<Vec<LogLeaf>>;
-    /// Every leaf concerning `chart`, in order.
-    async fn chart_log_leaves(&self, clinic: ClinicId, chart: ChartId) -> Result<Vec<LogLeaf>>;
+    /// The newest `limit` leaves concerning `chart` with an index below `before`, in order
+    /// (oldest first): one page of the chart's access log, read newest page first.
+    async fn chart_log_leaves(
+        &self,
+        clinic: ClinicId,
+        chart: ChartId,
+        before: u64,
+        limit: u32,
+    ) -> Result<Vec<LogLeaf>>;
     /// The newest leaf concerning `chart` (one index lookup: what the next leaf of the chart
     /// names as its predecessor).
     async fn last_chart_log_leaf(

@@ -303,14 +303,29 @@ macro_rules! forward_store {
                 &self,
                 clinic: vaiti_core::ClinicId,
                 inviter: vaiti_core::UserId,
+                position: u64,
+                limit: u32,
             ) -> $crate::Result<Vec<vaiti_core::Invite>> {
-                self.inner.invites_by(clinic, inviter).await
+                self.inner
+                    .invites_by(clinic, inviter, position, limit)
+                    .await
+            }
+            async fn invite_count_by(
+                &self,
+                clinic: vaiti_core::ClinicId,
+                inviter: vaiti_core::UserId,
+            ) -> $crate::Result<u64> {
+                self.inner.invite_count_by(clinic, inviter).await
             }
             async fn bound_patient_invites(
                 &self,
                 clinic: vaiti_core::ClinicId,
+                position: u64,
+                limit: u32,
             ) -> $crate::Result<Vec<vaiti_core::Invite>> {
-                self.inner.bound_patient_invites(clinic).await
+                self.inner
+                    .bound_patient_invites(clinic, position, limit)
+                    .await
             }
             async fn chart(
                 &self,
@@ -323,15 +338,23 @@ macro_rules! forward_store {
                 &self,
                 clinic: vaiti_core::ClinicId,
                 branch: vaiti_core::BranchId,
+                position: u64,
+                limit: u32,
             ) -> $crate::Result<Vec<vaiti_core::Chart>> {
-                self.inner.charts_in_branch(clinic, branch).await
+                self.inner
+                    .charts_in_branch(clinic, branch, position, limit)
+                    .await
             }
             async fn charts_wrapped_to(
                 &self,
                 clinic: vaiti_core::ClinicId,
                 user: vaiti_core::UserId,
+                position: u64,
+                limit: u32,
             ) -> $crate::Result<Vec<vaiti_core::ChartId>> {
-                self.inner.charts_wrapped_to(clinic, user).await
+                self.inner
+                    .charts_wrapped_to(clinic, user, position, limit)
+                    .await
             }
             async fn chart_states(
                 &self,
@@ -400,8 +423,12 @@ macro_rules! forward_store {
                 &self,
                 clinic: vaiti_core::ClinicId,
                 chart: vaiti_core::ChartId,
+                before: u64,
+                limit: u32,
             ) -> $crate::Result<Vec<vaiti_core::LogLeaf>> {
-                self.inner.chart_log_leaves(clinic, chart).await
+                self.inner
+                    .chart_log_leaves(clinic, chart, before, limit)
+                    .await
             }
             async fn last_chart_log_leaf(
                 &self,
@@ -573,6 +600,12 @@ const NEXT_SERIAL: &str = "certificate serial is not the next one";
 const NEXT_VERSION: &str = "record version is not the next one";
 
 /// A u64 counter as stored: values above `i64::MAX` are refused, never wrapped.
+/// A position or bound past every row there can be, as SQL's signed integer: beyond
+/// `i64::MAX` nothing is stored, so such a value is clamped rather than refused.
+fn offset(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
 fn to_i64(value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| StoreError::Conflict(TOO_LARGE))
 }
@@ -1554,6 +1587,8 @@ where
         &self,
         clinic: ClinicId,
         inviter: UserId,
+        position: u64,
+        limit: u32,
     ) -> Result<Vec<Invite>> {
         let mut c = self.pool.acquire().await?;
         let rows = c
@@ -1561,24 +1596,40 @@ where
                 concat!(
                     "SELECT ",
                     invite_columns!(),
-                    " FROM invites WHERE clinic_id = $1 AND inviter_id = $2 ORDER BY created_at, ord"
+                    " FROM invites WHERE clinic_id = $1 AND inviter_id = $2 ORDER BY created_at, ord LIMIT $3 OFFSET $4"
                 ),
-                args![clinic, inviter],
+                args![clinic, inviter, i64::from(limit), offset(position)],
             )
             .await?;
         rows.iter().map(invite_row).collect()
     }
 
-    pub(crate) async fn bound_patient_invites(&self, clinic: ClinicId) -> Result<Vec<Invite>> {
+    pub(crate) async fn invite_count_by(&self, clinic: ClinicId, inviter: UserId) -> Result<u64> {
+        let mut c = self.pool.acquire().await?;
+        let row = c
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM invites WHERE clinic_id = $1 AND inviter_id = $2",
+                args![clinic, inviter],
+            )
+            .await?;
+        row.as_ref().map_or(Ok(0), |r| counter(r, "n"))
+    }
+
+    pub(crate) async fn bound_patient_invites(
+        &self,
+        clinic: ClinicId,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<Invite>> {
         let mut c = self.pool.acquire().await?;
         let rows = c
             .fetch_all(
                 concat!(
                     "SELECT ",
                     invite_columns!(),
-                    " FROM invites WHERE clinic_id = $1 AND kind = 'patient' AND state = 'bound' ORDER BY created_at, ord"
+                    " FROM invites WHERE clinic_id = $1 AND kind = 'patient' AND state = 'bound' ORDER BY created_at, ord LIMIT $3 OFFSET $2"
                 ),
-                args![clinic],
+                args![clinic, offset(position), i64::from(limit)],
             )
             .await?;
         rows.iter().map(invite_row).collect()
@@ -1603,6 +1654,8 @@ where
         &self,
         clinic: ClinicId,
         branch: BranchId,
+        position: u64,
+        limit: u32,
     ) -> Result<Vec<Chart>> {
         let mut c = self.pool.acquire().await?;
         let rows = c
@@ -1610,9 +1663,9 @@ where
                 concat!(
                     "SELECT ",
                     chart_columns!(),
-                    " FROM charts WHERE clinic_id = $1 AND branch_id = $2 ORDER BY created_at, ord"
+                    " FROM charts WHERE clinic_id = $1 AND branch_id = $2 ORDER BY created_at, ord LIMIT $3 OFFSET $4"
                 ),
-                args![clinic, branch],
+                args![clinic, branch, i64::from(limit), offset(position)],
             )
             .await?;
         rows.iter().map(chart_row).collect()
@@ -1623,14 +1676,16 @@ where
         &self,
         clinic: ClinicId,
         user: UserId,
+        position: u64,
+        limit: u32,
     ) -> Result<Vec<ChartId>> {
         let mut c = self.pool.acquire().await?;
         let rows = c
             .fetch_all(
                 "SELECT chart_id FROM key_wraps \
                  WHERE clinic_id = $1 AND recipient = 'user' AND recipient_user = $2 AND chart_id IS NOT NULL \
-                 GROUP BY chart_id ORDER BY MIN(ord)",
-                args![clinic, user],
+                 GROUP BY chart_id ORDER BY MIN(ord) LIMIT $3 OFFSET $4",
+                args![clinic, user, i64::from(limit), offset(position)],
             )
             .await?;
         rows.iter()
@@ -1829,15 +1884,21 @@ where
         &self,
         clinic: ClinicId,
         chart: ChartId,
+        before: u64,
+        limit: u32,
     ) -> Result<Vec<LogLeaf>> {
         let mut c = self.pool.acquire().await?;
+        // Newest first through the (clinic, chart, index) index, then turned to oldest first.
         let rows = c
             .fetch_all(
-                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves WHERE clinic_id = $1 AND chart_id = $2 ORDER BY idx",
-                args![clinic, chart],
+                "SELECT clinic_id, idx, leaf, leaf_hash, chart_id, created_at FROM log_leaves \
+                 WHERE clinic_id = $1 AND chart_id = $2 AND idx < $3 ORDER BY idx DESC LIMIT $4",
+                args![clinic, chart, offset(before), i64::from(limit)],
             )
             .await?;
-        rows.iter().map(log_leaf_row).collect()
+        let mut leaves = rows.iter().map(log_leaf_row).collect::<Result<Vec<_>>>()?;
+        leaves.reverse();
+        Ok(leaves)
     }
 
     pub(crate) async fn last_chart_log_leaf(

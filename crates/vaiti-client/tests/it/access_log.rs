@@ -161,7 +161,10 @@ async fn a_clinic_day_leaves_a_consistent_log() {
 
     // The chart's leaves chain: each names the previous one of the same chart.
     let chart_bytes = *chart.as_bytes();
-    let chart_leaves = store.chart_log_leaves(clinic_id, chart).await.unwrap();
+    let chart_leaves = store
+        .chart_log_leaves(clinic_id, chart, u64::MAX, u32::MAX)
+        .await
+        .unwrap();
     assert!(
         chart_leaves.len() >= 4,
         "created, note written, opened twice"

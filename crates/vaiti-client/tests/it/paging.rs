@@ -1,15 +1,15 @@
 //! Every list the server returns comes in bounded pages, on SQLite and PostgreSQL: a chart whose
 //! access log is longer than a page is answered a page at a time (never more than
 //! `MAX_ACCESS_LOG_PAGE` proofs for one request), and the client pages through to the same
-//! complete, verified history; the list routes honour `limit` and `position`, refuse a limit
+//! complete, verified history; the list routes (charts, invites) honour `limit` and `position`, refuse a limit
 //! above their maximum, and the client lists everything across pages.
 
 use vaiti_client::access_log::chart_log;
 use vaiti_client::chart::{PatientDetails, add_patient, show_patient};
 use vaiti_client::invite::{DEFAULT_INVITE_S, complete_invites, invite_staff};
 use vaiti_core::api::{
-    ChartAccessLog, ChartAccessLogPage, ChartList, MAX_ACCESS_LOG_PAGE, MAX_CHARTS_PAGE,
-    SignedRequest,
+    ChartAccessLog, ChartAccessLogPage, ChartList, InviteList, MAX_ACCESS_LOG_PAGE,
+    MAX_CHARTS_PAGE, SignedRequest,
 };
 use vaiti_core::signed::ReleaseRequestV1;
 use vaiti_core::{AccessPurpose, ChartId, Role, Sealed};
@@ -218,6 +218,34 @@ async fn chart_lists_come_in_bounded_pages(c: Clinic) {
             "{query}: {refused:?}"
         );
     }
+    // The admin's invites (the therapist's, and two more): a page of two, then the last.
+    let s = c.admin.session().await.unwrap();
+    for email in ["toinen@sivut.example", "kolmas@sivut.example"] {
+        invite_staff(
+            &s,
+            email,
+            &[Role::Frontdesk],
+            &[BRANCH.to_string()],
+            DEFAULT_INVITE_S,
+        )
+        .await
+        .unwrap();
+    }
+    let a = &c.admin;
+    let first: InviteList = a.api.get(&a.path("/invites?limit=2")).await.unwrap();
+    assert_eq!(first.invites.len(), 2);
+    assert_eq!(first.next, Some(2));
+    let rest: InviteList = a.api.get(&a.path("/invites?position=2")).await.unwrap();
+    assert_eq!(rest.invites.len(), 1);
+    assert_eq!(rest.next, None);
+    let mut ids: Vec<_> = first
+        .invites
+        .iter()
+        .chain(&rest.invites)
+        .map(|i| i.id)
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "three different invites across the pages");
     // The client still lists every chart.
     let listed =
         vaiti_client::chart::list_patients(&c.admin.session().await.unwrap(), Some(BRANCH))

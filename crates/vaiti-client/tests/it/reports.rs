@@ -353,7 +353,7 @@ impl Clinic {
     async fn an_entry_of_chart_b(&self) -> u64 {
         self.server
             .store
-            .chart_log_leaves(self.clinic, self.chart_b)
+            .chart_log_leaves(self.clinic, self.chart_b, u64::MAX, u32::MAX)
             .await
             .unwrap()
             .first()
