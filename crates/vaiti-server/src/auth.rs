@@ -295,7 +295,7 @@ pub(crate) fn check_account_keys(keys: &AccountKeys) -> Result<(), ApiError> {
     security(("clinic_creation_token" = [])),
     responses(
         (status = 201, description = "The clinic and its first admin were created.", body = ClinicCreated),
-        (status = 400, description = "`bad_request`: a malformed body, login name, key or OPAQUE upload, or root wraps not to the admin and escrow.", body = ErrorBody),
+        (status = 400, description = "`bad_request`: a malformed body, login name, key or OPAQUE upload, a manifest that is not version 1 of this clinic signed by the root key it names, or root wraps not to the admin and escrow.", body = ErrorBody),
         (status = 403, description = "`forbidden`: the clinic-creation token is missing or wrong, or this server does not create clinics.", body = ErrorBody),
         (status = 409, description = "`conflict`: the clinic or account already exists.", body = ErrorBody),
         (status = 413, description = "`too_large`: the request body is too large.", body = ErrorBody),
@@ -334,6 +334,7 @@ pub(crate) async fn create_clinic(
         return Err(ApiError::bad_request("the display name is too long"));
     }
     check_account_keys(&req.admin.keys)?;
+    crate::directory::check_first_manifest(req.id, &req.manifest, &req.manifest_signature)?;
     let upload = RegistrationUpload::<Suite>::deserialize(req.admin.opaque_upload.as_bytes())
         .map_err(|_| malformed("OPAQUE registration"))?;
     let record = ServerRegistration::<Suite>::finish(upload)

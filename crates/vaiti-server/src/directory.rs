@@ -393,28 +393,70 @@ async fn check_new_manifest(
             "the manifest changed meanwhile; sync and retry",
         ));
     }
-    // A clinic whose stored manifest is not one (only a test fixture's, or data already
-    // damaged) has no root key to check against; its clients refuse it either way.
-    let Ok(current_head) = serde_json::from_slice::<ManifestHead>(current.manifest.as_bytes())
-    else {
-        return Ok(());
-    };
+    // Every stored manifest passed `check_first_manifest` or this check, so one that does not
+    // parse is damaged data: refuse to build on it rather than trust whatever comes next.
+    let current_head = serde_json::from_slice::<ManifestHead>(current.manifest.as_bytes())
+        .map_err(|_| {
+            ApiError::internal(format!(
+                "clinic {clinic}: the stored manifest does not parse"
+            ))
+        })?;
     let bad = || {
         ApiError::bad_request(
             "the manifest is not the next version of this clinic's, signed by its root key",
         )
     };
     let head: ManifestHead = serde_json::from_slice(manifest.as_bytes()).map_err(|_| bad())?;
-    let root = crate::signature::from_hex(&current_head.root_key).ok_or_else(bad)?;
-    let ok = head.v == 1
+    let next = expected_version.checked_add(1).ok_or_else(bad)?;
+    if head.root_key == current_head.root_key
+        && signed_manifest(&head, clinic, next, manifest, signature)
+    {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Checks a new clinic's first manifest before the clinic is stored: version 1 of the format,
+/// this clinic's id, manifest version 1, and signed by the root key it names. Whoever holds the
+/// clinic-creation token could otherwise store a manifest no client accepts, and every later
+/// manifest check would have no root key to check against.
+pub(crate) fn check_first_manifest(
+    clinic: ClinicId,
+    manifest: &vaiti_core::Sealed,
+    signature: &vaiti_core::Sealed,
+) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            "the manifest is not version 1 of this clinic's, signed by the root key it names",
+        )
+    };
+    let head: ManifestHead = serde_json::from_slice(manifest.as_bytes()).map_err(|_| bad())?;
+    if signed_manifest(&head, clinic, 1, manifest, signature) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+/// Whether `head` (parsed from `manifest`) is format version 1, of `clinic`, at
+/// `manifest_version`, and `signature` is its root key's over the manifest's bytes.
+fn signed_manifest(
+    head: &ManifestHead,
+    clinic: ClinicId,
+    manifest_version: u64,
+    manifest: &vaiti_core::Sealed,
+    signature: &vaiti_core::Sealed,
+) -> bool {
+    head.v == 1
         && head.clinic == clinic
-        && Some(head.manifest_version) == expected_version.checked_add(1)
-        && head.root_key == current_head.root_key
-        && crate::signature::verifies(
-            crate::signature::Domain::Manifest,
-            &root,
-            signature.as_bytes(),
-            manifest.as_bytes(),
-        );
-    if ok { Ok(()) } else { Err(bad()) }
+        && head.manifest_version == manifest_version
+        && crate::signature::from_hex(&head.root_key).is_some_and(|root| {
+            crate::signature::verifies(
+                crate::signature::Domain::Manifest,
+                &root,
+                signature.as_bytes(),
+                manifest.as_bytes(),
+            )
+        })
 }

@@ -264,8 +264,8 @@ fn fake_keys() -> Value {
 fn clinic_body(clinic: ClinicId, admin: UserId, email: &str, upload: &[u8]) -> Value {
     json!({
         "id": clinic,
-        "manifest": b64(b"{\"v\":1}"),
-        "manifest_signature": b64(&[8; 65]),
+        "manifest": crate::fixture::manifest(clinic, 1).0,
+        "manifest_signature": crate::fixture::manifest(clinic, 1).1,
         "admin": {
             "id": admin,
             "login": email,
@@ -544,6 +544,26 @@ async fn malformed_clinic_creation_is_refused_and_writes_nothing() {
     c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
     c["admin"]["opaque_upload"] = json!(b64(b"garbage"));
     cases.push(("garbage OPAQUE upload", c.clone()));
+    // The first manifest, as a creation-token holder might forge it: every client would refuse
+    // the clinic, and every later manifest check would have no root key to check against.
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["manifest"] = json!(b64(b"{\"v\":1}"));
+    cases.push(("a manifest that is not one", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["manifest_signature"] = json!(b64(&[8; 65]));
+    cases.push(("an unsigned manifest", c.clone()));
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    c["manifest_signature"] = crate::fixture::manifest(clinic, 2).1.into();
+    cases.push(("another manifest's signature", c.clone()));
+    let other = ClinicId::generate().unwrap();
+    let (manifest, signature) = crate::fixture::manifest(other, 1);
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    (c["manifest"], c["manifest_signature"]) = (manifest.into(), signature.into());
+    cases.push(("another clinic's manifest", c.clone()));
+    let (manifest, signature) = crate::fixture::manifest(clinic, 2);
+    c = clinic_body(clinic, admin, "aino@clinic.example", &upload);
+    (c["manifest"], c["manifest_signature"]) = (manifest.into(), signature.into());
+    cases.push(("a first manifest claiming version 2", c.clone()));
     for (what, body) in cases {
         let (status, err) = h.call("POST", "/api/v1/clinics", Some(body), &ok).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {err}");
@@ -654,7 +674,10 @@ async fn directory_wraps_and_branch_checks() {
         json!({ "scope": { "type": "directory", "branch": branch, "epoch": 1 }, "recipient": recipient,
                 "recipient_key": "0102030405060708090a0b0c0d0e0f10", "wrap": b64(&[1; 1243]), "signature": b64(&[2; 65]) })
     };
-    let body = |wraps: Vec<Value>, expected: u64| json!({ "expected_manifest_version": expected, "manifest": b64(b"{}"), "manifest_signature": b64(&[3; 65]), "wraps": wraps });
+    let body = |wraps: Vec<Value>, expected: u64| {
+        let (manifest, signature) = crate::fixture::manifest(clinic, expected + 1);
+        json!({ "expected_manifest_version": expected, "manifest": manifest, "manifest_signature": signature, "wraps": wraps })
+    };
     let path = format!("/api/v1/clinics/{clinic}/branches");
     // The directory key must also go to escrow.
     let (status, _) = h
@@ -680,6 +703,30 @@ async fn directory_wraps_and_branch_checks() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A next manifest not signed by the clinic's root, or not the next version, is refused.
+    let mut forged = body(
+        vec![
+            wrap(json!({"type": "escrow"})),
+            wrap(json!({"type": "user", "user": admin})),
+        ],
+        1,
+    );
+    forged["manifest_signature"] = json!(b64(&[3; 65]));
+    let (status, err) = h.call("POST", &path, Some(forged), &auth).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    let mut skipped = body(
+        vec![
+            wrap(json!({"type": "escrow"})),
+            wrap(json!({"type": "user", "user": admin})),
+        ],
+        1,
+    );
+    (skipped["manifest"], skipped["manifest_signature"]) = {
+        let (m, s) = crate::fixture::manifest(clinic, 3);
+        (m.into(), s.into())
+    };
+    let (status, err) = h.call("POST", &path, Some(skipped), &auth).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
     // A stale manifest version conflicts; the current one is accepted.
     let good = vec![
         wrap(json!({"type": "escrow"})),

@@ -296,8 +296,8 @@ fn clinic_body(clinic: ClinicId, admin: UserId, upload: &[u8]) -> Value {
     });
     json!({
         "id": clinic,
-        "manifest": b64(b"{\"v\":1}"),
-        "manifest_signature": b64(&[8; 65]),
+        "manifest": crate::fixture::manifest(clinic, 1).0,
+        "manifest_signature": crate::fixture::manifest(clinic, 1).1,
         "admin": {
             "id": admin, "login": ADMIN, "display_name": "Aino Admin", "keys": keys,
             "opaque_upload": b64(upload),

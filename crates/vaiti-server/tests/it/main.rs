@@ -8,6 +8,7 @@
 
 mod auth;
 mod contract;
+mod fixture;
 mod login_abuse;
 mod openapi;
 mod web;
