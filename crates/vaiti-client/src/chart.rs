@@ -387,7 +387,7 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
         .iter()
         .find(|w| w.scope == WrapScope::Identity { chart })
     {
-        check_identity_wrapper(&loaded.states, w.wrapped_by)?;
+        check_identity_wrapper(&loaded.states, w.wrapped_by, s.me.account.id)?;
         return s.unwrap(w, &Session::identity_target(chart));
     }
     let dw =
@@ -407,9 +407,14 @@ async fn identity_key(s: &Session<'_>, loaded: &LoadedChart) -> Result<IdentityK
     )?)
 }
 
-/// Refuses an identity key from someone who may not hand it out (`custody`).
-fn check_identity_wrapper(states: &[ChartStateV1], wrapped_by: UserId) -> Result<(), ClientError> {
-    if crate::custody::may_give_identity_key(states, wrapped_by) {
+/// Refuses an identity key wrapped to `recipient` by someone who may not hand it to them
+/// (`custody`).
+fn check_identity_wrapper(
+    states: &[ChartStateV1],
+    wrapped_by: UserId,
+    recipient: UserId,
+) -> Result<(), ClientError> {
+    if crate::custody::may_give_identity_key(states, wrapped_by, recipient) {
         Ok(())
     } else {
         Err(bad(
@@ -1022,7 +1027,7 @@ pub async fn list_patients(
             if states[0].branch != c.chart.branch {
                 return Err(bad("the chart's branch differs from its signed state"));
             }
-            check_identity_wrapper(&states, w.wrapped_by)?;
+            check_identity_wrapper(&states, w.wrapped_by, s.me.account.id)?;
             let ik: IdentityKey = s.unwrap(w, &Session::identity_target(c.chart.id))?;
             let (plain, _) = open_version(s, &ik, rv, Kind::IdentityRecord, None, c.chart.id)?;
             let d: PatientDetails = serde_json::from_slice(&plain)

@@ -8,7 +8,7 @@
 //! | key | may come from | may go to |
 //! |---|---|---|
 //! | case key, epoch e | a clinician in the care team of a state at epoch ≥ e; or the clinician who started e by a removal (in the team of e − 1, signed the state that started e) | the care team of the latest state (and escrow); the shared tier also to the chart's patient. A member added by front desk or an admin, or re-added after a removal, gets the epochs that began with or after their addition; older ones only after a clinician confirms ([`history_sharing`]) |
-//! | identity key | the chart's creator (front desk or admin of its branch) or a clinician of any of its care teams | the care team, the chart's patient, escrow |
+//! | identity key | the chart's creator (front desk or admin of its branch), a clinician of any of its care teams, or — to a member they added — whoever signed that addition (front desk or an admin of the branch) | the care team, the chart's patient, escrow |
 //! | directory key | any certified member, if its key id is the one the root-signed manifest lists | admins, and front desk of that branch |
 //! | report (a patient's complaint) | the patient of the chart | the clinic's admins and auditors |
 //! | clinic root key | a member of staff with a current certificate (the admin who completed the join, or the clinic's creator) | admins (at their join), escrow |
@@ -40,12 +40,20 @@ pub fn may_give_case_key(states: &[ChartStateV1], wrapper: UserId, epoch: u32) -
     })
 }
 
-/// Whether `wrapper` may hand out the chart's identity key: whoever created the chart, or a
-/// clinician of one of its care teams (care-team add, a patient's join). A certified outsider
-/// could otherwise give a reader a key of their own and a forged identity record under it.
-pub fn may_give_identity_key(states: &[ChartStateV1], wrapper: UserId) -> bool {
+/// Whether `wrapper` may hand `recipient` the chart's identity key: whoever created the chart, a
+/// clinician of one of its care teams (care-team add, a patient's join), or whoever signed the
+/// state that added `recipient` to the care team — front desk or an admin of the chart's branch,
+/// who hold the identity through the branch directory key (the chain's verification checks that
+/// only they or a clinician of the team change it). A certified outsider could otherwise give a
+/// reader a key of their own and a forged identity record under it.
+pub fn may_give_identity_key(states: &[ChartStateV1], wrapper: UserId, recipient: UserId) -> bool {
     states.first().is_some_and(|first| first.author == wrapper)
         || states.iter().any(|st| st.care_team.contains(&wrapper))
+        || states.windows(2).any(|pair| {
+            pair[1].author == wrapper
+                && pair[1].care_team.contains(&recipient)
+                && !pair[0].care_team.contains(&recipient)
+        })
 }
 
 /// Whether `user` may receive the chart's case keys of the current epoch: a member of the
@@ -284,6 +292,36 @@ mod tests {
                         may_give_case_key(&states, user(c), epoch),
                         member_then || remover
                     );
+                }
+            }
+        }
+
+        /// Every role as an identity-key wrapper: the patient never; the chart's creator (front
+        /// desk) and any clinician ever in a care team, to anyone; an admin (not the creator)
+        /// only to a member whose addition they signed.
+        #[test]
+        fn identity_keys_come_from_the_creator_the_team_or_whoever_added_the_recipient(
+            initial in proptest::collection::vec(2u8..6, 0..3),
+            changes in proptest::collection::vec(change(), 0..12),
+        ) {
+            let states = chain(initial, &changes);
+            for r in 0u8..7 {
+                let added_by = |w: u8| {
+                    states.windows(2).any(|p| {
+                        p[1].author == user(w)
+                            && p[1].care_team.contains(&user(r))
+                            && !p[0].care_team.contains(&user(r))
+                    })
+                };
+                prop_assert!(!may_give_identity_key(&states, user(PATIENT), user(r)));
+                prop_assert!(may_give_identity_key(&states, user(FRONT_DESK), user(r)));
+                prop_assert_eq!(
+                    may_give_identity_key(&states, user(ADMIN), user(r)),
+                    added_by(ADMIN)
+                );
+                for c in 2u8..6 {
+                    let ever_in = states.iter().any(|s| s.care_team.contains(&user(c)));
+                    prop_assert_eq!(may_give_identity_key(&states, user(c), user(r)), ever_in);
                 }
             }
         }

@@ -1056,9 +1056,12 @@ async fn a_member_added_from_outside_the_team_gets_the_history_only_when_confirm
             .await
             .unwrap()
     };
+    // An admin (who did not create the chart) adds t3; front desk re-adds t2. Each wraps the
+    // identity key to the member they added, which the member accepts from them.
     {
-        let s = c.fd.session().await.unwrap();
+        let s = c.admin.session().await.unwrap();
         care_team_add(&s, c.chart_a, T3).await.unwrap();
+        let s = c.fd.session().await.unwrap();
         care_team_add(&s, c.chart_a, T2).await.unwrap();
     }
     // t1 opens the chart: a new epoch begins, for the whole team.
@@ -1089,11 +1092,21 @@ async fn a_member_added_from_outside_the_team_gets_the_history_only_when_confirm
         .collect();
     names.sort();
     assert_eq!(names.len(), 2, "{waiting:?}");
-    assert!(names.iter().all(|(_, by)| by.contains(FD)), "{names:?}");
     assert!(
         names[0].0.contains(T2) && names[1].0.contains(T3),
         "{names:?}"
     );
+    assert!(names[0].1.contains(FD), "{names:?}");
+    assert!(names[1].1.contains(ADMIN), "{names:?}");
+    // The admin's identity-key wrap opens t3's caseload: the chart is listed with its patient.
+    {
+        let s = c.t3.session().await.unwrap();
+        let caseload = vaiti_client::chart::list_patients(&s, None).await.unwrap();
+        assert!(
+            caseload.iter().any(|p| p.chart == c.chart_a),
+            "t3's caseload lists the chart they were added to: {caseload:?}"
+        );
+    }
 
     // Until confirmed, the earlier note does not open for them.
     for user in [&c.t3, &c.t2] {
