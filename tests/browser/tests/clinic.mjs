@@ -399,6 +399,75 @@ export default {
       },
     },
     {
+      name: 'front desk adds a colleague therapist to the care team; the earlier notes wait for a clinician',
+      async run(f) {
+        const colleague = demoUsers(f.demo, 'therapist').find(
+          (u) => u !== f.therapist && u.branch === f.therapist.branch && !roles(u).includes('frontdesk'),
+        );
+        assert.ok(colleague, `the demo has no second therapist in ${f.therapist.branch}`);
+        f.colleague = colleague;
+        const { page } = f.browsers.frontdesk;
+        await page.getByRole('button', { name: `Show identity — ${PATIENT.name}` }).click({ timeout: SLOW });
+        const card = page.getByTestId('identity-card');
+        await card.getByText(PATIENT.hetu, { exact: true }).waitFor({ timeout: SLOW });
+        await card.getByLabel('Add a therapist to the care team').selectOption(colleague.login);
+        await card.getByRole('button', { name: 'Add to care team', exact: true }).click();
+        await page.getByText(/^Therapist added to the care team\./).waitFor({ timeout: SLOW });
+        f.browsers.frontdesk.assertClean();
+
+        // The therapist's next opening of the chart gives the colleague the keys from now on,
+        // and shows who added them and when, with a button to share the earlier notes.
+        const { page: tp } = f.browsers.therapist;
+        await nav(tp, 'Caseload', 'My caseload');
+        await tp.getByRole('button', { name: `Open chart — ${PATIENT.name}` }).click({ timeout: SLOW });
+        await tp.getByRole('heading', { name: PATIENT.name, level: 1 }).waitFor({ timeout: SLOW });
+        const row = tp.locator('ul.waiting-list li.waiting', { hasText: colleague.login });
+        await row.getByText(/cannot read the earlier notes yet/).waitFor({ timeout: SLOW });
+        await row.getByText(f.frontdesk.login).waitFor();
+
+        // Before anyone shares them, the colleague opens the chart and reads none of them.
+        const c = (f.browsers.colleague = await openBrowser(f.proxy.origin));
+        await openApp(c.page, f.proxy.origin);
+        await signInAs(c.page, f.demo, colleague);
+        await c.page.getByRole('heading', { name: 'My caseload', level: 1 }).waitFor({ timeout: SLOW });
+        await c.page.getByRole('button', { name: `Open chart — ${PATIENT.name}` }).click({ timeout: SLOW });
+        // The client says why, rather than showing a chart with notes silently missing.
+        await c.page.getByText(/you hold no key for some of this chart's notes/).waitFor({ timeout: SLOW });
+        await settled(c.page);
+        const before = await c.page.content();
+        for (const secret of ['PRV-4417', 'SHR-8802']) {
+          assert.ok(!before.includes(secret), `the colleague reads an earlier note before it was shared: ${secret}`);
+        }
+        f.state.colleagueOpened = true;
+      },
+    },
+    {
+      name: "the therapist shares the earlier notes; the colleague then reads them",
+      async run(f) {
+        assert.ok(f.state.colleagueOpened, 'the previous test did not add the colleague');
+        const { page } = f.browsers.therapist;
+        const row = page.locator('ul.waiting-list li.waiting', { hasText: f.colleague.login });
+        const shared = page.waitForResponse(
+          (r) => /\/charts\/[0-9a-f]+\/wraps$/.test(new URL(r.url()).pathname) && r.request().method() === 'POST',
+          { timeout: SLOW },
+        );
+        await row.getByRole('button', { name: 'Share the earlier notes', exact: true }).click();
+        const res = await shared;
+        assert.ok(res.ok(), `sharing the earlier notes answered ${res.status()}`);
+        await row.waitFor({ state: 'detached', timeout: SLOW });
+        f.browsers.therapist.assertClean();
+
+        const { page: cp } = f.browsers.colleague;
+        await nav(cp, 'Caseload', 'My caseload');
+        await cp.getByRole('button', { name: `Open chart — ${PATIENT.name}` }).click({ timeout: SLOW });
+        await cp.getByRole('heading', { name: PATIENT.name, level: 1 }).waitFor({ timeout: SLOW });
+        const timeline = cp.locator('ol.timeline');
+        await timeline.locator('li.note', { hasText: PRIVATE_NOTE.title }).getByText(PRIVATE_NOTE.text).waitFor({ timeout: SLOW });
+        await timeline.locator('li.note.shared', { hasText: SHARED_NOTE.title }).getByText(SHARED_NOTE.text).waitFor();
+        f.browsers.colleague.assertClean();
+      },
+    },
+    {
       name: "the admin reads the patient's report; the about page shows the release fingerprint",
       async run(f) {
         const b = (f.browsers.admin = await openBrowser(f.proxy.origin));
@@ -432,7 +501,7 @@ export default {
         for (const what of ['/login/start', '/login/finish', '/signup', '/reports']) {
           assert.ok(api.some((r) => r.path.includes(what)), `no request to …${what} was captured`);
         }
-        const users = [f.therapist, f.frontdesk, f.admin];
+        const users = [f.therapist, f.frontdesk, f.admin, f.colleague].filter(Boolean);
         const secrets = [
           { label: 'patient name', value: PATIENT.name },
           { label: 'patient HETU', value: PATIENT.hetu },
