@@ -30,7 +30,12 @@
 //!   record (`apply_logged` with the record write and the leaf in one `apply`);
 //! - `one_read_log_size`: `log_size` alone — one store read, one query — the unit the reads of
 //!   `log_append` are made of (`log_nodes` runs one query per peak, so an append at size `n`
-//!   makes `2 + popcount(n)` queries before its transaction).
+//!   makes `2 + popcount(n)` queries before its transaction);
+//! - `caller_session_account` and `caller_with_certificate`: what the server reads to know who
+//!   calls, on every authenticated request — the session by its token hash and the account, and
+//!   then (since issue 12 made roles count only once certified) the account's newest
+//!   certificate too (`Caller.certified`). The store holds [`OTHER_STAFF`] other certified
+//!   members of staff, and the caller [`SERIALS`] certificates. The report gives their ratio.
 //!
 //! After Criterion, an interleaved pass ([`ROUNDS`] rounds of the baseline, `log_append` and
 //! `record_write_logged` in rotating order, each timed alone) gives medians whose ratios do not
@@ -53,8 +58,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use tokio::runtime::Runtime;
 use vaiti_core::{
-    Account, AccountKeys, AccountKind, AccountStatus, BranchId, Chart, ChartId, Clinic, ClinicId,
-    KeyId, LogLeaf, LogNode, ObjectId, RecordVersion, Role, Sealed, UserId,
+    Account, AccountKeys, AccountKind, AccountStatus, BranchId, Certificate, Chart, ChartId,
+    Clinic, ClinicId, KeyId, LogLeaf, LogNode, ObjectId, RecordVersion, Role, Sealed, Session,
+    UserId,
 };
 use vaiti_log::{Action, ChartLink, Frontier, Leaf, Purpose};
 use vaiti_store::conformance::{TEST_DATABASE_URL_VAR, redact_password, test_database_url};
@@ -78,13 +84,22 @@ const T0: i64 = 1_750_000_000;
 const ENVELOPE_BYTES: usize = vaiti_log::LEAF_V1_LEN;
 
 const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 7] = [
     "baseline_record_insert",
     "log_append",
     "log_append_reads",
     "record_write_logged",
     "one_read_log_size",
+    "caller_session_account",
+    "caller_with_certificate",
 ];
+/// The log-append functions, compared with [`FUNCTIONS`]`[0]`; the rest are the caller lookup.
+const LOG_FUNCTIONS: usize = 5;
+/// Other members of staff, each with a certificate, so the certificate lookup searches an index
+/// of a clinic's size rather than one row.
+const OTHER_STAFF: usize = 200;
+/// Certificates the measured user holds (renewals): the lookup takes the newest.
+const SERIALS: u64 = 3;
 
 fn group(backend: &str) -> String {
     format!("log_append_{backend}")
@@ -98,6 +113,8 @@ fn rnd() -> [u8; 16] {
 struct World {
     clinic: ClinicId,
     staff: UserId,
+    /// The staff member's session (its token hash), for the caller lookup.
+    session: [u8; 32],
     charts: Vec<ChartId>,
     /// The next chart to touch, round robin.
     next_chart: AtomicUsize,
@@ -270,6 +287,29 @@ async fn populate(store: &dyn Store, prefill: u64) -> World {
     let staff = UserId::from_bytes(rnd());
     let branch = BranchId::from_bytes(rnd());
     let key = |label: &str| Sealed([label.as_bytes(), &rnd()].concat());
+    let account = |id: UserId, login: &str| Write::CreateAccount {
+        account: Account {
+            clinic,
+            id,
+            kind: AccountKind::Staff,
+            login: login.to_owned(),
+            display_name: Some("Bench Therapist".to_owned()),
+            roles: vec![Role::Therapist],
+            branches: vec![branch],
+            status: AccountStatus::Active,
+            created_at: T0,
+        },
+        keys: AccountKeys {
+            wrapped_account_key: key("account key"),
+            wrapped_decryption_key: key("decryption key"),
+            wrapped_signing_key: key("signing key"),
+            wrapped_cache_key: key("cache key"),
+            root_pin: key("root pin"),
+            encryption_public_key: key("encryption public key"),
+            verifying_key: key("verifying key"),
+        },
+        opaque_record: key("opaque record").0,
+    };
     let mut setup = vec![
         Write::CreateClinic(Clinic {
             id: clinic,
@@ -278,29 +318,7 @@ async fn populate(store: &dyn Store, prefill: u64) -> World {
             manifest_version: 1,
             created_at: T0,
         }),
-        Write::CreateAccount {
-            account: Account {
-                clinic,
-                id: staff,
-                kind: AccountKind::Staff,
-                login: "therapist@clinic.example".to_owned(),
-                display_name: Some("Bench Therapist".to_owned()),
-                roles: vec![Role::Therapist],
-                branches: vec![branch],
-                status: AccountStatus::Active,
-                created_at: T0,
-            },
-            keys: AccountKeys {
-                wrapped_account_key: key("account key"),
-                wrapped_decryption_key: key("decryption key"),
-                wrapped_signing_key: key("signing key"),
-                wrapped_cache_key: key("cache key"),
-                root_pin: key("root pin"),
-                encryption_public_key: key("encryption public key"),
-                verifying_key: key("verifying key"),
-            },
-            opaque_record: key("opaque record").0,
-        },
+        account(staff, "therapist@clinic.example"),
     ];
     let charts: Vec<ChartId> = (0..CHARTS).map(|_| ChartId::from_bytes(rnd())).collect();
     setup.extend(charts.iter().map(|&id| {
@@ -312,10 +330,42 @@ async fn populate(store: &dyn Store, prefill: u64) -> World {
             created_at: T0,
         })
     }));
+    // Certificates: the measured user's renewals, and one each for the other members of staff.
+    let certificate = |user: UserId, serial: u64| {
+        Write::PutCertificate(Certificate {
+            clinic,
+            user,
+            serial,
+            body: key("certificate"),
+            signature: sealed(65),
+            issuer_key: KeyId::from_bytes(rnd()),
+            expires_at: T0 + 365 * 86_400,
+            revoked_at: None,
+            revocation: None,
+        })
+    };
+    setup.extend((1..=SERIALS).map(|serial| certificate(staff, serial)));
+    for i in 0..OTHER_STAFF {
+        let other = UserId::from_bytes(rnd());
+        setup.push(account(other, &format!("staff{i}@clinic.example")));
+        setup.push(certificate(other, 1));
+    }
     store.apply(setup).await.unwrap();
+    let session: [u8; 32] = [rnd(), rnd()].concat().try_into().unwrap();
+    store
+        .create_session(&Session {
+            token_hash: session,
+            clinic,
+            user: staff,
+            created_at: T0,
+            expires_at: i64::MAX,
+        })
+        .await
+        .unwrap();
     let world = World {
         clinic,
         staff,
+        session,
         charts,
         next_chart: AtomicUsize::new(0),
         clock: AtomicI64::new(T0),
@@ -461,10 +511,38 @@ async fn op(store: &dyn Store, world: &World, which: usize) {
             let writes = vec![Write::PutRecordVersion(r)];
             black_box(apply_logged(store, world, writes, Action::RecordWrite, chart, object).await);
         }
-        _ => {
+        4 => {
             black_box(store.log_size(world.clinic).await.unwrap());
         }
+        // The caller lookup of every authenticated request (`auth.rs`, `Caller`): without and
+        // with the certificate read.
+        5 => {
+            black_box(caller(store, world, false).await);
+        }
+        _ => {
+            black_box(caller(store, world, true).await);
+        }
     }
+}
+
+/// What the server reads to know who calls: the session, the account, and (`certified`) the
+/// account's newest certificate, judged live as `policy::is_certified` judges it.
+async fn caller(store: &dyn Store, world: &World, certified: bool) -> bool {
+    let now = T0 + 1;
+    let session = store.session(&world.session, now).await.unwrap().unwrap();
+    let account = store
+        .account(session.clinic, session.user)
+        .await
+        .unwrap()
+        .unwrap();
+    if !certified {
+        return account.status == AccountStatus::Active;
+    }
+    store
+        .latest_certificate(session.clinic, session.user)
+        .await
+        .unwrap()
+        .is_some_and(|c| c.serial == SERIALS && c.revoked_at.is_none() && c.expires_at > now)
 }
 
 fn bench_backend(c: &mut Criterion, rt: &Runtime, backend: &Backend) {
@@ -610,7 +688,7 @@ fn report(summaries: &[Summary]) {
     );
     for backend in BACKENDS {
         let g = group(backend);
-        for subject in &FUNCTIONS[1..] {
+        for subject in &FUNCTIONS[1..LOG_FUNCTIONS] {
             let (Some(s), Some(base)) = (mean_ns(&root, &g, subject), mean_ns(&root, &g, baseline))
             else {
                 println!(
@@ -627,6 +705,25 @@ fn report(summaries: &[Summary]) {
                 1e9 / base,
                 s / base
             );
+        }
+    }
+    // The caller lookup: what the certificate read adds to every authenticated request.
+    let (without, with) = (FUNCTIONS[LOG_FUNCTIONS], FUNCTIONS[LOG_FUNCTIONS + 1]);
+    println!("\nCaller lookup per authenticated request, Criterion (mean):");
+    println!(
+        "{:<9} {:>24} {:>24} {:>6}",
+        "backend", "session + account", "+ newest certificate", "ratio"
+    );
+    for backend in BACKENDS {
+        let g = group(backend);
+        match (mean_ns(&root, &g, without), mean_ns(&root, &g, with)) {
+            (Some(base), Some(s)) => println!(
+                "{backend:<9} {:>22.1}µs {:>22.1}µs {:>6.2}",
+                base / 1e3,
+                s / 1e3,
+                s / base
+            ),
+            _ => println!("{backend:<9} (no estimates under {})", root.display()),
         }
     }
     println!(
