@@ -1229,9 +1229,49 @@ impl Model {
                     ));
                 }
             }
+            if self.may_join_team(a) {
+                self.check_caseload(a).await?;
+            }
             for c in 0..self.charts.len() {
                 self.check_notes(a, c).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// A clinician's caseload (`list_patients` without a branch, which opens each chart's
+    /// identity with the key wrapped to them) lists every chart whose care team they are in,
+    /// whoever added them, and nothing beyond those and the branches they may list.
+    async fn check_caseload(&mut self, a: usize) -> Outcome {
+        let s = self.session(a).await?;
+        let listed = list_patients(&s, None)
+            .await
+            .map_err(|e| format!("{} listing their caseload: {e}", self.email(a)))?;
+        drop(s);
+        let got: BTreeSet<ChartId> = listed.iter().map(|p| p.chart).collect();
+        let branches = self.may_list_branches(a);
+        for (c, chart) in self.charts.iter().enumerate() {
+            let in_team = self.in_team(a, c);
+            if in_team && !got.contains(&chart.id) {
+                return fail(format!(
+                    "{}'s caseload lacks chart {c}, whose care team they are in",
+                    self.email(a)
+                ));
+            }
+            if got.contains(&chart.id) && !in_team && !branches.contains(&chart.branch) {
+                return fail(format!(
+                    "{}'s caseload lists chart {c}, whose care team they are not in",
+                    self.email(a)
+                ));
+            }
+        }
+        if got.len() > self.charts.len() {
+            return fail(format!(
+                "{}'s caseload lists {} charts, the model has {}",
+                self.email(a),
+                got.len(),
+                self.charts.len()
+            ));
         }
         Ok(())
     }
