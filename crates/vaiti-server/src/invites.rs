@@ -210,18 +210,20 @@ pub(crate) async fn list_invites(
     let position = query.position.map_or(0, Position::get);
     let limit = query.limit.map_or(MAX_INVITES_PAGE, Limit::get);
     let want = limit.saturating_add(1);
-    let own_count = state.store.invite_count_by(clinic, user).await?;
-    let own = if position < own_count {
-        state.store.invites_by(clinic, user, position, want).await?
-    } else {
-        Vec::new()
-    };
+    let own = state.store.invites_by(clinic, user, position, want).await?;
     let own_len = own.len();
     let rest = want.saturating_sub(u32::try_from(own_len).unwrap_or(u32::MAX));
     let others = if policy::is_clinician(&caller) && rest > 0 {
+        // The bound invites start in this page if the caller's own end in it; a page past
+        // their end needs their count (one query, only then) to know where it falls.
+        let from = if own.is_empty() {
+            position.saturating_sub(state.store.invite_count_by(clinic, user).await?)
+        } else {
+            0
+        };
         state
             .store
-            .bound_patient_invites(clinic, position.saturating_sub(own_count), rest)
+            .bound_patient_invites(clinic, from, rest)
             .await?
     } else {
         Vec::new()
